@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Herald needs, only what is missing:
+# Debian packages, a check of the Rust and Node toolchains, the UI's npm packages, ui/dist.
+# Idempotent and quick when everything is already there. Usage: scripts/setup.sh
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$HERALD_ROOT"
+
+P=setup
+
+# Debian 12 packages. Build: Tauri 2 on Linux (WebKitGTK 4.1 and friends), libdbus for the
+# Secret Service keyring store. Tests: Xvfb + xauth + WebKitWebDriver for the real window,
+# imagemagick for screenshots, gnome-keyring + D-Bus + secret-tool for a real keyring,
+# postfix (for smtp-sink) + swaks for a real SMTP server, chromium for the invitee's pages,
+# and ShellCheck for these scripts.
+PACKAGES=(
+    libwebkit2gtk-4.1-dev build-essential file libssl-dev libayatana-appindicator3-dev
+    librsvg2-dev libxdo-dev pkg-config
+    xvfb xauth webkit2gtk-driver imagemagick
+    gnome-keyring dbus-daemon dbus-bin libdbus-1-dev libsecret-tools
+    postfix swaks chromium
+    shellcheck
+)
+
+# Run as root directly, otherwise through sudo.
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 ||
+        die "$P" "not root and sudo is not installed: run this script as root once"
+    SUDO=(sudo)
+fi
+
+install_system_packages() {
+    local installed missing=() pkg
+    # One dpkg-query for all: prints "name status" for the packages dpkg knows.
+    installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' "${PACKAGES[@]}" 2>/dev/null || true)
+    for pkg in "${PACKAGES[@]}"; do
+        if ! grep -qx "$pkg ii *" <<<"$installed"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        say "$P" "system packages ok (${#PACKAGES[@]} present)"
+        return
+    fi
+
+    say "$P" "installing ${#missing[@]} system package(s): ${missing[*]}"
+    local apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+    if printf '%s\n' "${missing[@]}" | grep -qx postfix; then
+        # Postfix is only here for its smtp-sink test server: configure no mail system, so
+        # nothing is set up to listen on port 25 or relay mail.
+        echo "postfix postfix/main_mailer_type select No configuration" |
+            "${SUDO[@]}" debconf-set-selections
+    fi
+    "${apt[@]}" -qq update
+    "${apt[@]}" -q install -y --no-install-recommends "${missing[@]}"
+    say "$P" "system packages installed"
+}
+
+check_toolchains() {
+    ensure_cargo_on_path
+    local tool
+    for tool in cargo rustc; do
+        command -v "$tool" >/dev/null 2>&1 ||
+            die "$P" "'$tool' not found. Install Rust with rustup (https://rustup.rs), then open a new shell or run: . \"\$HOME/.cargo/env\""
+    done
+    for tool in node npm; do
+        command -v "$tool" >/dev/null 2>&1 ||
+            die "$P" "'$tool' not found. Install Node.js 20 or newer with npm (e.g. from nodejs.org or your package manager)"
+    done
+    # cargo fmt and cargo clippy are rustup components that scripts/test.sh needs.
+    local component missing=()
+    cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+    cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+    for component in "${missing[@]}"; do
+        say "$P" "adding the rustup component $component"
+        rustup component add "$component" >/dev/null 2>&1 ||
+            say "$P" "warning: could not add $component (rustup component add $component); scripts/test.sh needs it"
+    done
+    say "$P" "toolchains ok ($(rustc --version | cut -d' ' -f1-2), node $(node --version), npm $(npm --version))"
+}
+
+# True when some file under ui/ (outside node_modules and dist) is newer than $1, or $1 is missing.
+ui_sources_newer_than() {
+    [ -e "$1" ] || return 0
+    [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) -prune -o -type f -newer "$1" -print -quit)" ]
+}
+
+build_ui() {
+    [ -f ui/package.json ] ||
+        die "$P" "ui/package.json not found: the checkout looks incomplete (the app embeds the built ui/)"
+    [ -f ui/package-lock.json ] ||
+        die "$P" "ui/package-lock.json not found: run 'npm --prefix ui install' and commit the lock file"
+
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ] ||
+        [ ui/package.json -nt ui/node_modules ]; then
+        say "$P" "installing the UI's npm packages (npm ci)"
+        npm --prefix ui ci --no-audit --no-fund
+        # npm ci may leave the folder's own time untouched: mark the install as done now.
+        touch ui/node_modules
+    else
+        say "$P" "UI npm packages up to date"
+    fi
+
+    if ui_sources_newer_than ui/dist/index.html; then
+        say "$P" "building the UI into ui/dist"
+        npm --prefix ui run build
+    else
+        say "$P" "ui/dist up to date"
+    fi
+}
+
+install_system_packages
+check_toolchains
+build_ui
+say "$P" "done"

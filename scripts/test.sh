@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# THE test command (README, and CI through .ci/run): sets up what is missing, then runs every
+# check in order and stops at the first failure. A summary of the time each stage took is
+# printed at the end, pass or fail.
+#
+#   scripts/test.sh              all stages
+#   scripts/test.sh STAGE...     setup, then only the named stages (see --list)
+#   scripts/test.sh --list       the stage names, in order
+#
+# With CI=true, cargo builds into ${CARGO_TARGET_DIR:-/var/cache/herald/target}, outside the
+# clone, so that later CI runs on the same machine reuse the build.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$HERALD_ROOT"
+ensure_cargo_on_path
+
+P="test"
+
+# Runs a command inside a private D-Bus session with an unlocked gnome-keyring.
+in_keyring() {
+    scripts/with-keyring.sh "$@"
+}
+
+# ------------------------------------------------------------------------------------------
+# Stages. Each stage is a function stage_<name> (dashes in the name become underscores) and
+# is listed in STAGES below, in the order they run. To add one (UI unit tests with vitest, the
+# WebDriver end-to-end tests of the real window, browser tests of the invitee's pages), write
+# its function here and add its name to STAGES. A stage fails by failing a command (set -e):
+# no `if`, `||` or `&&` around the commands whose failure must stop the run.
+# ------------------------------------------------------------------------------------------
+
+# System packages, toolchains, the UI's npm packages and ui/dist (see scripts/setup.sh).
+stage_setup() {
+    bash scripts/setup.sh
+}
+
+# Every shell script in the repository.
+stage_shellcheck() {
+    local files=()
+    mapfile -t files < <(
+        find . \( -path ./.git -o -path ./target -o -path '*/node_modules' -o -path ./ui/dist \) \
+            -prune -o -type f -name '*.sh' -print | sort
+    )
+    files+=(.ci/run)
+    echo "shellcheck ${files[*]}"
+    shellcheck -x "${files[@]}"
+}
+
+# The owner's window: type-check and bundle ui/ into ui/dist (the binary embeds it).
+stage_ui_build() {
+    npm --prefix ui run build
+}
+
+stage_rust_fmt() {
+    in_keyring cargo fmt --all --check
+}
+
+stage_rust_clippy() {
+    in_keyring cargo clippy --workspace --all-targets --locked -- -D warnings
+}
+
+# Unit and integration tests of every crate, against a real keyring.
+stage_rust_test() {
+    in_keyring cargo test --workspace --locked
+}
+
+STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test)
+
+# ------------------------------------------------------------------------------------------
+# Runner
+# ------------------------------------------------------------------------------------------
+
+if [ "${1:-}" = --list ]; then
+    printf '%s\n' "${STAGES[@]}"
+    exit 0
+fi
+
+selected=()
+if [ "$#" -eq 0 ]; then
+    selected=("${STAGES[@]}")
+else
+    # setup always runs first; the named stages follow in the order given.
+    selected=(setup)
+    for name in "$@"; do
+        case " ${STAGES[*]} " in
+        *" $name "*) [ "$name" = setup ] || selected+=("$name") ;;
+        *) die "$P" "no stage '$name' (stages: ${STAGES[*]})" ;;
+        esac
+    done
+fi
+
+case ${CI:-} in
+true | 1)
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/herald/target}"
+    mkdir -p "$CARGO_TARGET_DIR" ||
+        die "$P" "cannot create CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
+    ;;
+esac
+
+fmt_duration() {
+    local s=$1
+    if [ "$s" -ge 60 ]; then
+        printf '%dm%02ds' $((s / 60)) $((s % 60))
+    else
+        printf '%ds' "$s"
+    fi
+}
+
+done_names=()
+done_times=()
+current=""
+current_start=0
+run_start=$(date +%s)
+
+summary() {
+    local rc=$?
+    local now i
+    now=$(date +%s)
+    echo
+    echo "==== summary ===="
+    for i in "${!done_names[@]}"; do
+        printf '  %-14s %8s  ok\n' "${done_names[$i]}" "$(fmt_duration "${done_times[$i]}")"
+    done
+    if [ -n "$current" ]; then
+        printf '  %-14s %8s  FAILED\n' "$current" "$(fmt_duration $((now - current_start)))"
+        say "$P" "FAILED in stage '$current' (exit $rc) after $(fmt_duration $((now - run_start)))"
+    elif [ "$rc" -eq 0 ]; then
+        say "$P" "all ${#done_names[@]} stages ok in $(fmt_duration $((now - run_start)))"
+    fi
+}
+trap summary EXIT
+
+say "$P" "stages: ${selected[*]}${CARGO_TARGET_DIR:+ (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)}"
+n=0
+for name in "${selected[@]}"; do
+    n=$((n + 1))
+    echo
+    echo "==== [$n/${#selected[@]}] $name ===="
+    current=$name
+    current_start=$(date +%s)
+    "stage_${name//-/_}"
+    done_names+=("$name")
+    done_times+=($(($(date +%s) - current_start)))
+    current=""
+done
