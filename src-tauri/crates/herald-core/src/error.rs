@@ -1,0 +1,168 @@
+//! Herald's errors. Every variant reads as a sentence that tells the user what went wrong and
+//! what to do about it; the faces print them as they are.
+
+use std::path::PathBuf;
+
+use crate::model::Status;
+use crate::secrets::KeyringError;
+use crate::validate::ValidationError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a face should treat an error: the CLI maps these to exit codes, the window to styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself cannot be carried out as given (bad input, unknown id, wrong state).
+    /// Nothing was changed.
+    Request,
+    /// Something around Herald failed (keyring, disk, database). Nothing was changed.
+    Environment,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+
+    #[error(
+        "Herald is not set up in {}: run `herald init --team NAME --owner-name NAME --from ADDRESS --public-url URL` first",
+        dir.display()
+    )]
+    NotInitialised { dir: PathBuf },
+
+    #[error("there is no invitation #{0}; `herald invite list` shows the ones there are")]
+    NoSuchInvitation(i64),
+
+    #[error("invitation #{id} is {from}: it cannot be {}{}", to.verb(), hint(*from, *to))]
+    IllegalTransition { id: i64, from: Status, to: Status },
+
+    #[error("{email} already has a pending invitation (#{id}); `herald invite resend {id}` mails it again")]
+    AlreadyInvited { email: String, id: i64 },
+
+    #[error("invitation #{id} is {status}; resend works on sent, failed or expired invitations")]
+    NothingToResend { id: i64, status: Status },
+
+    #[error("invitation #{id} has no working link (it was revoked, renewed or its key retired); `herald invite renew {id}` makes a new one")]
+    LinkEnded { id: i64 },
+
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+
+    #[error(
+        "the signing key version {version} is missing from the keyring{}; run `herald key reissue` to renew the invitations that need it under a new key",
+        pending_note(*pending)
+    )]
+    KeyMissing { version: u32, pending: usize },
+
+    #[error(
+        "the keyring holds a different signing key version {version} than this data folder was made with (another install or a restored backup?); run `herald key reissue` to renew the affected invitations under a new key"
+    )]
+    KeyMismatch { version: u32 },
+
+    #[error("there is no key version {0}; `herald key status` lists them")]
+    NoSuchKeyVersion(u32),
+
+    #[error("key version {0} is the current signing key; run `herald key rotate` first, then retire it")]
+    RetireCurrentKey(u32),
+
+    #[error("key version {0} is already retired")]
+    KeyAlreadyRetired(u32),
+
+    #[error("cannot use the data folder {}: {source}", path.display())]
+    DataFolder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("no data folder could be found for this user (no home directory); give one with --data-dir DIR or HERALD_DATA_DIR")]
+    NoDefaultDataFolder,
+
+    #[error("the database {} is busy or locked by another program; try again in a moment", path.display())]
+    DatabaseBusy { path: PathBuf },
+
+    #[error("the database {} was written by a newer Herald (schema {found}, this Herald knows up to {known}); update Herald", path.display())]
+    DatabaseTooNew {
+        path: PathBuf,
+        found: usize,
+        known: usize,
+    },
+
+    #[error("the database {} cannot be used: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("the database {} cannot be used: {detail}", path.display())]
+    DatabaseContent { path: PathBuf, detail: String },
+
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+}
+
+fn pending_note(pending: usize) -> String {
+    match pending {
+        0 => String::new(),
+        1 => " and 1 pending invitation needs it".to_owned(),
+        n => format!(" and {n} pending invitations need it"),
+    }
+}
+
+fn hint(from: Status, to: Status) -> &'static str {
+    use Status::*;
+    match (from, to) {
+        (Accepted | Declined, _) => " (the invitee has already decided)",
+        (Revoked, _) => " (revoked invitations stay revoked; invite the address again instead)",
+        (Sending, _) => " (it is being mailed right now; try again in a moment)",
+        (Expired, Revoked) => " (it has already expired)",
+        _ => "",
+    }
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid(_)
+            | Error::NotInitialised { .. }
+            | Error::NoSuchInvitation(_)
+            | Error::IllegalTransition { .. }
+            | Error::AlreadyInvited { .. }
+            | Error::NothingToResend { .. }
+            | Error::LinkEnded { .. }
+            | Error::NoSuchKeyVersion(_)
+            | Error::RetireCurrentKey(_)
+            | Error::KeyAlreadyRetired(_) => ErrorKind::Request,
+            Error::Keyring(_)
+            | Error::KeyMissing { .. }
+            | Error::KeyMismatch { .. }
+            | Error::DataFolder { .. }
+            | Error::NoDefaultDataFolder
+            | Error::DatabaseBusy { .. }
+            | Error::DatabaseTooNew { .. }
+            | Error::Database { .. }
+            | Error::DatabaseContent { .. }
+            | Error::Random(_) => ErrorKind::Environment,
+        }
+    }
+
+    /// Wraps a SQLite error with the file it concerns, and singles out "busy" so the user
+    /// learns that waiting helps.
+    pub(crate) fn db(path: &std::path::Path, source: rusqlite::Error) -> Error {
+        if let rusqlite::Error::SqliteFailure(e, _) = &source {
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) {
+                return Error::DatabaseBusy {
+                    path: path.to_owned(),
+                };
+            }
+        }
+        Error::Database {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Creating, listing and changing invitations. Every status change goes through
+//! [`store::transition`]; every operation validates all of its input before it writes.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::herald::Herald;
+use crate::model::{Actor, AuditEntry, Invitation, ListFilter, Status};
+use crate::store::{self, NewInvitation, Stamp, TransitionError};
+use crate::token;
+use crate::validate::{self, Email, ValidationError, MAX_NOTE_LEN, MAX_ROLE_LEN};
+
+/// The most addresses one `invite create` takes: a team tool, not a mass mailer.
+pub const MAX_BATCH: usize = 500;
+pub const DEFAULT_ROLE: &str = "member";
+
+/// What `invite create` asks for. Raw user input.
+#[derive(Debug, Clone, Default)]
+pub struct NewInvitations {
+    /// Addresses, each `ada@example.com` or `Ada Lovelace <ada@example.com>`.
+    pub recipients: Vec<String>,
+    /// A display name; only with a single address.
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub note: Option<String>,
+    /// Like `7d`; the data folder's default when absent.
+    pub expires: Option<String>,
+}
+
+/// What `renew` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewOutcome {
+    pub invitation: Invitation,
+    /// The status before the renewal.
+    pub was: Status,
+}
+
+struct Validated {
+    email: Email,
+    name: Option<String>,
+}
+
+impl Herald {
+    /// Validates every address, then creates one queued invitation per distinct address in a
+    /// single transaction: either all are created or none (and the error names the first
+    /// problem and how many more there are).
+    pub fn create_invitations(&self, req: &NewInvitations) -> Result<Vec<Invitation>> {
+        if req.recipients.is_empty() {
+            return Err(ValidationError::NoRecipients.into());
+        }
+        if req.recipients.len() > MAX_BATCH {
+            return Err(ValidationError::BatchTooLarge {
+                count: req.recipients.len(),
+                max: MAX_BATCH,
+            }
+            .into());
+        }
+        let recipients = fold_recipients(&req.recipients)?;
+        let name = validate::optional_text("name", req.name.as_deref(), validate::MAX_NAME_LEN)?;
+        if name.is_some() && recipients.len() > 1 {
+            return Err(ValidationError::NameWithManyRecipients {
+                count: recipients.len(),
+            }
+            .into());
+        }
+        let role = match req.role.as_deref() {
+            Some(r) => validate::text("role", r, MAX_ROLE_LEN)?,
+            None => DEFAULT_ROLE.to_owned(),
+        };
+        let note = validate::optional_text("note", req.note.as_deref(), MAX_NOTE_LEN)?;
+        let ttl = self.ttl(req.expires.as_deref())?;
+        let now = self.clock.now();
+        let expires_at = now.saturating_add(ttl);
+
+        let ids = self.store.write(|tx| {
+            self.sweep_expired_in(tx, now)?;
+            for r in &recipients {
+                let pending = store::pending_for_email(tx, r.email.as_str())
+                    .map_err(|e| self.store.err(e))?;
+                if let Some(id) = pending {
+                    return Err(Error::AlreadyInvited {
+                        email: r.email.to_string(),
+                        id,
+                    });
+                }
+            }
+            let (key_version, _key) = self.current_key_in(tx, now)?;
+            let mut ids = Vec::with_capacity(recipients.len());
+            for r in &recipients {
+                let nonce = token::new_nonce().map_err(|e| Error::Random(e.to_string()))?;
+                let new = NewInvitation {
+                    email: r.email.as_str(),
+                    name: r.name.as_deref().or(name.as_deref()),
+                    role: &role,
+                    note: note.as_deref(),
+                    expires_at,
+                };
+                ids.push(
+                    store::insert_invitation(tx, &new, &nonce, key_version, now)
+                        .map_err(|e| self.store.err(e))?,
+                );
+            }
+            Ok(ids)
+        })?;
+        ids.into_iter().map(|id| self.invitation(id)).collect()
+    }
+
+    /// The lifetime of a new link in seconds: as asked, or the data folder's default.
+    fn ttl(&self, expires: Option<&str>) -> Result<i64> {
+        let secs = match expires {
+            Some(e) => validate::expiry(e)?.as_secs(),
+            None => self.general()?.default_expiry_secs,
+        };
+        Ok(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
+    /// Invitations, oldest first. Expiry is applied first, so the list never shows a stale
+    /// "sent" for a link that no longer works.
+    pub fn invitations(&self, filter: &ListFilter) -> Result<Vec<Invitation>> {
+        self.sweep_expired()?;
+        self.store
+            .read(|tx| store::invitations(tx, filter).map_err(|e| self.store.err(e)))
+    }
+
+    pub fn invitation(&self, id: i64) -> Result<Invitation> {
+        self.sweep_expired()?;
+        self.store
+            .read(|tx| store::invitation(tx, id).map_err(|e| self.store.err(e)))?
+            .ok_or(Error::NoSuchInvitation(id))
+    }
+
+    pub fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {
+        self.invitation(id)?;
+        self.store
+            .read(|tx| store::history(tx, id).map_err(|e| self.store.err(e)))
+    }
+
+    /// Mails the same link again: the first mail keeps working (people resend because a mail
+    /// went missing). An expired invitation cannot reuse its link, so it is renewed instead.
+    pub fn resend(&self, id: i64) -> Result<Invitation> {
+        let now = self.clock.now();
+        let expired = self.store.write(|tx| {
+            self.sweep_expired_in(tx, now)?;
+            let inv = store::invitation(tx, id)
+                .map_err(|e| self.store.err(e))?
+                .ok_or(Error::NoSuchInvitation(id))?;
+            match inv.status {
+                Status::Sent | Status::Failed => {
+                    self.step(tx, id, Status::Queued, Actor::Owner, "resend", None, now)?;
+                    self.reset_outbox(tx, id)?;
+                    Ok(false)
+                }
+                Status::Expired => Ok(true),
+                status => Err(Error::NothingToResend { id, status }),
+            }
+        })?;
+        if expired {
+            return self.renew(id, None).map(|r| r.invitation);
+        }
+        self.invitation(id)
+    }
+
+    /// Mints a fresh link (new nonce, new expiry, the current key) and queues it; the earlier
+    /// link dies at once.
+    pub fn renew(&self, id: i64, expires: Option<&str>) -> Result<RenewOutcome> {
+        let ttl = self.ttl(expires)?;
+        let now = self.clock.now();
+        let expires_at = now.saturating_add(ttl);
+        let was = self.store.write(|tx| {
+            self.sweep_expired_in(tx, now)?;
+            let inv = store::invitation(tx, id)
+                .map_err(|e| self.store.err(e))?
+                .ok_or(Error::NoSuchInvitation(id))?;
+            // Checked before the link is touched. Queued stays queued: it was not mailed yet.
+            if inv.status != Status::Queued && !inv.status.can_become(Status::Queued) {
+                return Err(Error::IllegalTransition {
+                    id,
+                    from: inv.status,
+                    to: Status::Queued,
+                });
+            }
+            let (key_version, _key) = self.current_key_in(tx, now)?;
+            store::end_current_link(tx, id, "renewed", now).map_err(|e| self.store.err(e))?;
+            let nonce = token::new_nonce().map_err(|e| Error::Random(e.to_string()))?;
+            store::insert_link(tx, id, &nonce, key_version, now, Some(expires_at))
+                .map_err(|e| self.store.err(e))?;
+            let detail = format!("new link until {}", crate::clock::rfc3339(expires_at));
+            if inv.status == Status::Queued {
+                store::audit(
+                    tx,
+                    Some(id),
+                    now,
+                    Actor::Owner,
+                    "renewed",
+                    None,
+                    None,
+                    Some(&detail),
+                )
+                .map_err(|e| self.store.err(e))?;
+            } else {
+                self.step(tx, id, Status::Queued, Actor::Owner, "renewed", Some(&detail), now)?;
+            }
+            self.reset_outbox(tx, id)?;
+            Ok(inv.status)
+        })?;
+        Ok(RenewOutcome {
+            invitation: self.invitation(id)?,
+            was,
+        })
+    }
+
+    /// Withdraws an invitation: its link dies at once and says "revoked" to the invitee.
+    pub fn revoke(&self, id: i64) -> Result<Invitation> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            self.sweep_expired_in(tx, now)?;
+            self.step(tx, id, Status::Revoked, Actor::Owner, "revoked", None, now)?;
+            store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
+            Ok(())
+        })?;
+        self.invitation(id)
+    }
+
+    /// Marks every pending invitation whose time is up as expired. Returns how many.
+    pub fn sweep_expired(&self) -> Result<usize> {
+        let now = self.clock.now();
+        // Most calls find nothing: look with a read first, so listing rarely takes the write lock.
+        let due = self
+            .store
+            .read(|tx| store::due_for_expiry(tx, now).map_err(|e| self.store.err(e)))?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        self.store.write(|tx| self.sweep_expired_in(tx, now))
+    }
+
+    pub(crate) fn sweep_expired_in(&self, tx: &Connection, now: Timestamp) -> Result<usize> {
+        let due = store::due_for_expiry(tx, now).map_err(|e| self.store.err(e))?;
+        for &id in &due {
+            self.step(tx, id, Status::Expired, Actor::System, "expired", None, now)?;
+        }
+        Ok(due.len())
+    }
+
+    /// The owner asked again: the outbox starts afresh for this invitation.
+    fn reset_outbox(&self, tx: &Connection, id: i64) -> Result<()> {
+        tx.execute(
+            "UPDATE invitations SET attempts = 0, next_attempt_at = NULL WHERE id = ?1",
+            [id],
+        )
+        .map(drop)
+        .map_err(|e| self.store.err(e))
+    }
+
+    /// One status change, with the state machine's refusal turned into a user-facing error.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step(
+        &self,
+        tx: &Connection,
+        id: i64,
+        to: Status,
+        actor: Actor,
+        action: &str,
+        detail: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Status> {
+        store::transition(tx, id, to, actor, action, detail, Stamp::default(), now).map_err(|e| {
+            match e {
+                TransitionError::NotFound => Error::NoSuchInvitation(id),
+                TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
+                TransitionError::Sql(e) => self.store.err(e),
+            }
+        })
+    }
+}
+
+/// Parses every recipient, folds repeats of one address (keeping the first display name), and
+/// refuses the whole batch if any is invalid.
+fn fold_recipients(inputs: &[String]) -> Result<Vec<Validated>, ValidationError> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out: Vec<Validated> = Vec::new();
+    let mut errors: Vec<ValidationError> = Vec::new();
+    for input in inputs {
+        match validate::recipient(input) {
+            Ok((name, email)) => match seen.get(email.as_str()) {
+                Some(&i) => {
+                    if out[i].name.is_none() {
+                        out[i].name = name;
+                    }
+                }
+                None => {
+                    seen.insert(email.as_str().to_owned(), out.len());
+                    out.push(Validated { email, name });
+                }
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(out),
+        Some(first) if errors.len() == 0 => Err(first),
+        Some(first) => Err(ValidationError::BatchRefused {
+            first: Box::new(first),
+            more: errors.len(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_fold_and_keep_a_name() {
+        let v = fold_recipients(&[
+            "Ada@Example.com".into(),
+            "Ada Lovelace <ada@example.COM>".into(),
+            "grace@example.com".into(),
+        ])
+        .unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].email.as_str(), "ada@example.com");
+        assert_eq!(v[0].name.as_deref(), Some("Ada Lovelace"));
+    }
+
+    #[test]
+    fn one_bad_address_refuses_the_batch() {
+        let e = fold_recipients(&["ok@example.com".into(), "nope".into(), "also bad".into()])
+            .err()
+            .unwrap();
+        assert!(
+            matches!(e, ValidationError::BatchRefused { more: 1, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("\"nope\""), "{e}");
+    }
+}

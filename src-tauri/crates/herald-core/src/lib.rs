@@ -1,0 +1,28 @@
+//! Herald's core: invitations, their tokens, the store and the keyring, with no UI and no HTTP.
+//!
+//! Every face (the command line, the window, the confirmation site) is a thin layer over
+//! [`Herald`], so each rule is written once: validation, the state machine, the audit log, and
+//! which secrets may leave the core (only the mailer ever receives a token or a code).
+
+pub mod clock;
+pub mod error;
+mod herald;
+mod invitations;
+mod keys;
+mod links;
+pub mod model;
+pub mod secrets;
+pub mod settings;
+pub mod state;
+pub mod store;
+pub mod token;
+pub mod validate;
+
+pub use clock::{rfc3339, Clock, Timestamp};
+pub use error::{Error, ErrorKind, Result};
+pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams};
+pub use invitations::{NewInvitations, RenewOutcome, DEFAULT_ROLE, MAX_BATCH};
+pub use keys::{KeyPresence, KeyStatus, KeyVersionInfo, ReissueReport, RetireReport};
+pub use links::{EndReason, LinkCheck, MintedLink};
+pub use model::{Actor, AuditEntry, Invitation, ListFilter, Status};
+pub use settings::{General, Smtp, TlsMode};

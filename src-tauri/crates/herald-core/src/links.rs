@@ -1,0 +1,155 @@
+//! Links: minting one for the mailer, and checking one that an invitee brings back.
+//!
+//! A link is found by its nonce and trusted only once its MAC verifies against the claims the
+//! store holds for that nonce. Until then nothing about the invitation is revealed: a forged,
+//! truncated, retired-key or unknown token all read the same, "not valid".
+
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+use crate::herald::Herald;
+use crate::model::{Invitation, Status};
+use crate::store::{self, LinkRow};
+use crate::token::{self, Claims, Code, HmacKey, Purpose, Token};
+
+/// Why a link that once worked no longer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndReason {
+    /// A newer mail carries the working link (the owner renewed it).
+    Renewed,
+    /// A newer mail carries the working link (re-signed after a key was lost).
+    Reissued,
+}
+
+/// What a token is worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkCheck {
+    /// Authentic and usable: the invitee may accept or decline.
+    Live(Invitation),
+    /// Authentic, but the invitee has already answered.
+    Decided(Invitation),
+    /// Authentic, but its time is up.
+    Expired(Invitation),
+    /// Authentic, but the owner withdrew the invitation.
+    Revoked(Invitation),
+    /// Authentic, but replaced by a newer link.
+    Ended(EndReason),
+    /// Not a link Herald made, or one whose key was retired: nothing more is said.
+    Invalid,
+}
+
+/// What the mailer needs to write an invitation. Redacted in `Debug`; never stored.
+#[derive(Debug, Clone)]
+pub struct MintedLink {
+    pub invitation_id: i64,
+    pub token: Token,
+    pub code: Code,
+}
+
+fn claims(link: &LinkRow) -> Claims<'_> {
+    Claims {
+        key_version: link.key_version,
+        invitation_id: link.invitation_id,
+        email: &link.email,
+        expires_at: link.expires_at,
+        nonce: &link.nonce,
+    }
+}
+
+/// A fixed key for the MAC computed when no link matches, so that an unknown nonce costs about
+/// the same time as a known one with a wrong MAC.
+fn decoy_key() -> &'static HmacKey {
+    static KEY: OnceLock<HmacKey> = OnceLock::new();
+    KEY.get_or_init(|| HmacKey::from_bytes(&[0x5a; token::KEY_LEN]))
+}
+
+impl Herald {
+    /// The token and typed code for an invitation's current link, for the mailer only. Fails
+    /// if the link has ended or its key is gone.
+    pub fn mint_link(&self, id: i64) -> Result<MintedLink> {
+        let (link, key) = self.store.read(|tx| {
+            let link = store::current_link(tx, id)
+                .map_err(|e| self.store.err(e))?
+                .ok_or(Error::NoSuchInvitation(id))?;
+            if link.ended_reason.is_some() {
+                return Err(Error::LinkEnded { id });
+            }
+            let row = store::key_version(tx, link.key_version)
+                .map_err(|e| self.store.err(e))?
+                .ok_or(Error::NoSuchKeyVersion(link.key_version))?;
+            match self.load_key(link.key_version, &row.key_id)? {
+                Some(key) => Ok((link, key)),
+                None => Err(self.key_missing(tx, link.key_version)),
+            }
+        })?;
+        let c = claims(&link);
+        Ok(MintedLink {
+            invitation_id: id,
+            token: token::mint(&key, Purpose::Invitation, &c),
+            code: token::code(&key, &c),
+        })
+    }
+
+    /// Checks a token from an invitee. Errors only when Herald itself cannot check (the
+    /// keyring or the store fails); every kind of bad token is `Invalid`.
+    pub fn check_link(&self, token_text: &str) -> Result<LinkCheck> {
+        let Ok(parsed) = token::parse(token_text) else {
+            return Ok(LinkCheck::Invalid);
+        };
+        let now = self.clock.now();
+        let found = self.store.read(|tx| {
+            let link = store::link_by_nonce(tx, &parsed.nonce).map_err(|e| self.store.err(e))?;
+            let Some(link) = link else {
+                return Ok(None);
+            };
+            let key_row =
+                store::key_version(tx, link.key_version).map_err(|e| self.store.err(e))?;
+            let invitation =
+                store::invitation(tx, link.invitation_id).map_err(|e| self.store.err(e))?;
+            Ok(Some((link, key_row, invitation)))
+        })?;
+        let Some((link, Some(key_row), Some(invitation))) = found else {
+            let decoy = Claims {
+                key_version: parsed.key_version,
+                invitation_id: 0,
+                email: "",
+                expires_at: 0,
+                nonce: &parsed.nonce,
+            };
+            let _ = token::verify(decoy_key(), Purpose::Invitation, &decoy, &parsed);
+            return Ok(LinkCheck::Invalid);
+        };
+        // A retired key was deleted: such a link cannot be authenticated any more.
+        if key_row.retired_at.is_some() || parsed.key_version != link.key_version {
+            return Ok(LinkCheck::Invalid);
+        }
+        let Some(key) = self.load_key(link.key_version, &key_row.key_id)? else {
+            return Err(self
+                .store
+                .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
+        };
+        if !token::verify(&key, Purpose::Invitation, &claims(&link), &parsed) {
+            return Ok(LinkCheck::Invalid);
+        }
+        // The address is part of what the link vouches for: if the invitation's address has
+        // changed since, the old link is no longer for it.
+        if invitation.email != link.email {
+            return Ok(LinkCheck::Invalid);
+        }
+        Ok(match link.ended_reason.as_deref() {
+            Some("revoked") => LinkCheck::Revoked(invitation),
+            Some("renewed") => LinkCheck::Ended(EndReason::Renewed),
+            Some("reissued") => LinkCheck::Ended(EndReason::Reissued),
+            // "key-retired" with a live key row cannot happen; say nothing rather than guess.
+            Some(_) => LinkCheck::Invalid,
+            None => match invitation.status {
+                Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
+                Status::Revoked => LinkCheck::Revoked(invitation),
+                Status::Expired => LinkCheck::Expired(invitation),
+                _ if now >= link.expires_at => LinkCheck::Expired(invitation),
+                _ => LinkCheck::Live(invitation),
+            },
+        })
+    }
+}

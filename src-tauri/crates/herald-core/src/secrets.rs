@@ -1,0 +1,161 @@
+//! The OS keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows.
+//! It holds the HMAC key versions and the SMTP password, nothing else, and there is no
+//! plaintext fallback: without a keyring Herald refuses to mint links and says how to fix it.
+//!
+//! Entries are named `<install id>/hmac-key/v<N>` and `<install id>/smtp-password` under one
+//! service name, so that two data folders never share or overwrite each other's keys.
+
+use zeroize::Zeroizing;
+
+use crate::token::HmacKey;
+
+pub const DEFAULT_SERVICE: &str = "app.herald.desktop";
+/// Overrides the service name, so tests and parallel installs stay apart.
+pub const SERVICE_ENV: &str = "HERALD_KEYRING_SERVICE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error("the OS keyring cannot be reached ({detail}). {}", hint_unreachable())]
+    Unreachable { detail: String },
+    #[error("the OS keyring is locked ({detail}). {}", hint_locked())]
+    Locked { detail: String },
+    #[error("the OS keyring refused to store or read {what}: {detail}")]
+    Refused { what: String, detail: String },
+    #[error("the keyring entry {what} does not hold a Herald key (was it edited by hand?); run `herald key reissue` to replace it")]
+    Corrupt { what: String },
+}
+
+fn hint_unreachable() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Herald keeps its keys in your login Keychain: run it from a logged-in macOS user session."
+    } else if cfg!(windows) {
+        "Herald keeps its keys in Windows Credential Manager: run it as a signed-in user with a profile."
+    } else {
+        "Herald keeps its keys in the Secret Service: start your desktop's keyring (GNOME Keyring, or KeePassXC/KWallet with Secret Service enabled); on a server, run Herald inside a D-Bus session with an unlocked gnome-keyring-daemon (see the README)."
+    }
+}
+
+fn hint_locked() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Unlock the login keychain in Keychain Access, allow Herald when asked, and try again."
+    } else if cfg!(windows) {
+        "Sign in to Windows with your own account and try again."
+    } else {
+        "Unlock it (log in to the desktop, or open Passwords and Keys) and try again; on a server, unlock gnome-keyring-daemon with --unlock."
+    }
+}
+
+/// One Herald install's view of the keyring.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    service: String,
+    install_id: String,
+}
+
+impl Keyring {
+    pub fn new(service: impl Into<String>, install_id: impl Into<String>) -> Keyring {
+        Keyring {
+            service: service.into(),
+            install_id: install_id.into(),
+        }
+    }
+
+    /// The service name from `HERALD_KEYRING_SERVICE`, or Herald's own.
+    pub fn service_from_env() -> String {
+        std::env::var(SERVICE_ENV)
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_SERVICE.to_owned())
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn account_for_key(&self, version: u32) -> String {
+        format!("{}/hmac-key/v{version}", self.install_id)
+    }
+
+    fn account_for_smtp(&self) -> String {
+        format!("{}/smtp-password", self.install_id)
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(&self.service, account).map_err(|e| classify(e, account))
+    }
+
+    fn read(&self, account: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
+        match self.entry(account)?.get_password() {
+            Ok(s) => Ok(Some(Zeroizing::new(s))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(keyring::Error::BadEncoding(_)) => Err(KeyringError::Corrupt {
+                what: account.to_owned(),
+            }),
+            Err(e) => Err(classify(e, account)),
+        }
+    }
+
+    fn write(&self, account: &str, secret: &str) -> Result<(), KeyringError> {
+        self.entry(account)?
+            .set_password(secret)
+            .map_err(|e| classify(e, account))
+    }
+
+    fn delete(&self, account: &str) -> Result<(), KeyringError> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(classify(e, account)),
+        }
+    }
+
+    pub fn get_key(&self, version: u32) -> Result<Option<HmacKey>, KeyringError> {
+        let account = self.account_for_key(version);
+        match self.read(&account)? {
+            None => Ok(None),
+            Some(text) => HmacKey::from_keyring_text(&text)
+                .map(Some)
+                .ok_or(KeyringError::Corrupt { what: account }),
+        }
+    }
+
+    pub fn put_key(&self, version: u32, key: &HmacKey) -> Result<(), KeyringError> {
+        self.write(&self.account_for_key(version), &key.to_keyring_text())
+    }
+
+    pub fn delete_key(&self, version: u32) -> Result<(), KeyringError> {
+        self.delete(&self.account_for_key(version))
+    }
+
+    pub fn smtp_password(&self) -> Result<Option<Zeroizing<String>>, KeyringError> {
+        self.read(&self.account_for_smtp())
+    }
+
+    pub fn set_smtp_password(&self, password: &str) -> Result<(), KeyringError> {
+        self.write(&self.account_for_smtp(), password)
+    }
+
+    pub fn delete_smtp_password(&self) -> Result<(), KeyringError> {
+        self.delete(&self.account_for_smtp())
+    }
+}
+
+/// Turns the crate's errors into ones that say what to do. Note: a locked gnome-keyring with
+/// no display to prompt on reports `NoStorageAccess` ("no result found"), which is "locked".
+fn classify(e: keyring::Error, account: &str) -> KeyringError {
+    match e {
+        keyring::Error::NoStorageAccess(inner) => KeyringError::Locked {
+            detail: one_line(&inner.to_string()),
+        },
+        keyring::Error::PlatformFailure(inner) => KeyringError::Unreachable {
+            detail: one_line(&inner.to_string()),
+        },
+        other => KeyringError::Refused {
+            what: account.to_owned(),
+            detail: one_line(&other.to_string()),
+        },
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,58 @@
+//! The owner's settings, kept in the store as JSON by section. Secrets are not settings: the
+//! SMTP password goes to the keyring.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::DEFAULT_EXPIRY;
+
+/// Who invites, from where, and where invitees go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct General {
+    pub team: String,
+    pub owner_name: String,
+    /// The sender address of every invitation.
+    pub from: String,
+    /// The confirmation site's address as invitees reach it; links are built from it.
+    pub public_url: String,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    #[serde(default = "default_expiry_secs")]
+    pub default_expiry_secs: u64,
+}
+
+fn default_expiry_secs() -> u64 {
+    DEFAULT_EXPIRY.as_secs()
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, which is required (never skipped).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption: only to this machine, or with an explicit insecure choice.
+    None,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Starttls => "starttls",
+            TlsMode::Tls => "tls",
+            TlsMode::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub user: Option<String>,
+    /// Set only when the owner explicitly chose plaintext to a host off this machine.
+    #[serde(default)]
+    pub allow_insecure: bool,
+}
