@@ -1,0 +1,416 @@
+//! The core against real parts: SQLite files on disk and the real OS keyring (run inside
+//! `scripts/with-keyring.sh`, which starts a private gnome-keyring). Each test gets its own
+//! data folder and keyring service name, so tests never see each other's keys.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use herald_core::token::{self, Claims, HmacKey, Purpose};
+use herald_core::{
+    Clock, EndReason, Error, Herald, InitParams, KeyPresence, LinkCheck, ListFilter,
+    NewInvitations, OpenOptions, SmtpParams, Status, TlsMode,
+};
+use tempfile::TempDir;
+use zeroize::Zeroizing;
+
+const START: i64 = 1_900_000_000;
+const DAY: i64 = 86_400;
+
+struct Fixture {
+    dir: TempDir,
+    service: String,
+    clock: Clock,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let service = format!(
+            "herald-core-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        Fixture {
+            dir: tempfile::tempdir().unwrap(),
+            service,
+            clock: Clock::manual(START),
+        }
+    }
+
+    fn opts(&self) -> OpenOptions {
+        OpenOptions {
+            data_dir: self.dir.path().join("data"),
+            keyring_service: self.service.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn init(&self) -> Herald {
+        Herald::init(self.opts(), &params()).unwrap().0
+    }
+
+    /// A second handle on the same folder, with an empty key cache (as a new process has).
+    fn reopen(&self) -> Herald {
+        Herald::open(self.opts()).unwrap()
+    }
+
+    /// What the outbox (a later issue) does after a successful delivery.
+    fn mark_sent(&self, id: i64) {
+        let db = rusqlite::Connection::open(self.dir.path().join("data/herald.db")).unwrap();
+        db.execute(
+            "UPDATE invitations SET status = 'sent', sent_at = ?2 WHERE id = ?1",
+            rusqlite::params![id, self.clock.now()],
+        )
+        .unwrap();
+    }
+}
+
+fn params() -> InitParams {
+    InitParams {
+        team: "Analytical Engines".into(),
+        owner_name: "Charles Babbage".into(),
+        from: "invites@example.com".into(),
+        public_url: "https://invite.example.com".into(),
+        ..InitParams::default()
+    }
+}
+
+fn invite(h: &Herald, who: &[&str]) -> Vec<i64> {
+    h.create_invitations(&NewInvitations {
+        recipients: who.iter().map(|s| s.to_string()).collect(),
+        ..NewInvitations::default()
+    })
+    .unwrap()
+    .into_iter()
+    .map(|i| i.id)
+    .collect()
+}
+
+fn token_for(h: &Herald, id: i64) -> String {
+    h.mint_link(id).unwrap().token.expose().to_owned()
+}
+
+fn all_bytes_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            out.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn bad_init_writes_nothing_and_open_needs_init() {
+    let f = Fixture::new();
+    let mut p = params();
+    p.public_url = "http://invite.example.com".into();
+    let e = Herald::init(f.opts(), &p).unwrap_err();
+    assert!(e.to_string().contains("https://"), "{e}");
+    assert!(!f.dir.path().join("data").exists());
+    let e = Herald::open(f.opts()).unwrap_err();
+    assert!(matches!(e, Error::NotInitialised { .. }), "{e}");
+    assert!(!f.dir.path().join("data").exists());
+}
+
+#[test]
+fn a_link_lives_until_it_expires_and_says_so() {
+    let f = Fixture::new();
+    let h = f.init();
+    let ids = invite(&h, &["Ada@Example.com", "ada@example.com", "Grace <grace@bücher.example>"]);
+    assert_eq!(ids.len(), 2, "duplicates fold");
+    let grace = h.invitation(ids[1]).unwrap();
+    assert_eq!(grace.email, "grace@xn--bcher-kva.example");
+    assert_eq!(grace.name.as_deref(), Some("Grace"));
+    assert_eq!(grace.expires_at, START + 7 * DAY);
+
+    let t = token_for(&h, ids[0]);
+    assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Live(i) if i.id == ids[0]));
+    // Another process with a cold cache reads the key back from the keyring.
+    assert!(matches!(f.reopen().check_link(&t).unwrap(), LinkCheck::Live(_)));
+
+    f.clock.advance(7 * DAY);
+    assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Expired(_)));
+    assert_eq!(h.invitation(ids[0]).unwrap().status, Status::Expired);
+    let history = h.history(ids[0]).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.action.as_str(), last.to_status), ("expired", Some(Status::Expired)));
+}
+
+#[test]
+fn forged_tokens_and_other_claims_are_refused() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let t = token_for(&h, id);
+
+    let mut flipped = t.clone().into_bytes();
+    flipped[30] = if flipped[30] == b'x' { b'y' } else { b'x' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for bad in [&flipped[..], &t[..t.len() - 1], &format!("{t}A"), "", "not a token"] {
+        assert_eq!(h.check_link(bad).unwrap(), LinkCheck::Invalid, "{bad:?}");
+    }
+
+    // A token minted with the right key and nonce but other claims is worthless.
+    let key = h.keyring().get_key(1).unwrap().expect("key v1 in the keyring");
+    let inv = h.invitation(id).unwrap();
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    let nonce: Vec<u8> = db
+        .query_row("SELECT nonce FROM links WHERE invitation_id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    let nonce: [u8; token::NONCE_LEN] = nonce.try_into().unwrap();
+    let good = Claims {
+        key_version: 1,
+        invitation_id: id,
+        email: &inv.email,
+        expires_at: inv.expires_at,
+        nonce: &nonce,
+    };
+    assert_eq!(token::mint(&key, Purpose::Invitation, &good).expose(), t);
+    for other in [
+        Claims { email: "eve@example.com", ..good },
+        Claims { expires_at: inv.expires_at + DAY, ..good },
+        Claims { invitation_id: id + 1, ..good },
+        Claims { key_version: 2, ..good },
+    ] {
+        let forged = token::mint(&key, Purpose::Invitation, &other);
+        assert_eq!(h.check_link(forged.expose()).unwrap(), LinkCheck::Invalid);
+    }
+    let wrong_key = HmacKey::from_bytes(&[1; token::KEY_LEN]);
+    let forged = token::mint(&wrong_key, Purpose::Invitation, &good);
+    assert_eq!(h.check_link(forged.expose()).unwrap(), LinkCheck::Invalid);
+    let unsubscribe = token::mint(&key, Purpose::Unsubscribe, &good);
+    assert_eq!(h.check_link(unsubscribe.expose()).unwrap(), LinkCheck::Invalid);
+
+    // Editing the address in the database kills the link instead of moving it.
+    db.execute("UPDATE links SET email = 'eve@example.com' WHERE invitation_id = ?1", [id])
+        .unwrap();
+    assert_eq!(h.check_link(&t).unwrap(), LinkCheck::Invalid);
+}
+
+#[test]
+fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let first = token_for(&h, id);
+
+    let e = h.resend(id).unwrap_err();
+    assert!(matches!(e, Error::NothingToResend { status: Status::Queued, .. }), "{e}");
+    f.mark_sent(id);
+    assert_eq!(h.resend(id).unwrap().status, Status::Queued);
+    assert_eq!(token_for(&h, id), first, "a resend mails the same link");
+
+    f.clock.advance(DAY);
+    let renewed = h.renew(id, Some("2d")).unwrap();
+    assert_eq!(renewed.invitation.expires_at, START + 3 * DAY);
+    let second = token_for(&h, id);
+    assert_ne!(second, first);
+    assert_eq!(h.check_link(&first).unwrap(), LinkCheck::Ended(EndReason::Renewed));
+    assert!(matches!(h.check_link(&second).unwrap(), LinkCheck::Live(_)));
+
+    assert_eq!(h.revoke(id).unwrap().status, Status::Revoked);
+    assert!(matches!(h.check_link(&second).unwrap(), LinkCheck::Revoked(_)));
+    let e = h.revoke(id).unwrap_err();
+    assert!(matches!(e, Error::IllegalTransition { .. }), "{e}");
+    let e = h.renew(id, None).unwrap_err();
+    assert!(e.to_string().contains("revoked"), "{e}");
+    assert!(matches!(h.mint_link(id).unwrap_err(), Error::LinkEnded { .. }));
+
+    // A revoked address can be invited again; a pending one cannot.
+    let again = invite(&h, &["ada@example.com"])[0];
+    let e = h
+        .create_invitations(&NewInvitations {
+            recipients: vec!["ADA@example.com".into()],
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::AlreadyInvited { id, .. } if id == again), "{e}");
+
+    let actions: Vec<String> = h.history(id).unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["created", "resend", "renewed", "revoked"]);
+}
+
+#[test]
+fn an_expired_invitation_is_renewed_by_resend() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let old = token_for(&h, id);
+    f.clock.advance(8 * DAY);
+    let inv = h.resend(id).unwrap();
+    assert_eq!(inv.status, Status::Queued);
+    assert_eq!(inv.expires_at, START + 15 * DAY);
+    assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Ended(EndReason::Renewed));
+    assert!(matches!(h.check_link(&token_for(&h, id)).unwrap(), LinkCheck::Live(_)));
+}
+
+#[test]
+fn a_bad_batch_creates_nothing() {
+    let f = Fixture::new();
+    let h = f.init();
+    let e = h
+        .create_invitations(&NewInvitations {
+            recipients: vec!["ok@example.com".into(), "broken".into()],
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("\"broken\""), "{e}");
+    let e = h
+        .create_invitations(&NewInvitations {
+            recipients: vec!["ok@example.com".into()],
+            role: Some("admin\r\nBcc: eve@example.com".into()),
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("role"), "{e}");
+    assert!(h.invitations(&ListFilter::default()).unwrap().is_empty());
+    // Nothing minted either: the first key is made on first real use.
+    assert!(h.key_status().unwrap().versions.is_empty());
+}
+
+#[test]
+fn rotation_keeps_old_links_and_retirement_ends_them() {
+    let f = Fixture::new();
+    let h = f.init();
+    let old_id = invite(&h, &["ada@example.com"])[0];
+    let old = token_for(&h, old_id);
+    assert_eq!(h.rotate_key().unwrap(), 2);
+    let new_id = invite(&h, &["grace@example.com"])[0];
+    assert_eq!(h.invitation(new_id).unwrap().key_version, 2);
+    assert!(matches!(h.check_link(&old).unwrap(), LinkCheck::Live(_)));
+
+    let e = h.retire_key(2).unwrap_err();
+    assert!(matches!(e, Error::RetireCurrentKey(2)), "{e}");
+    assert!(matches!(h.retire_key(9).unwrap_err(), Error::NoSuchKeyVersion(9)));
+
+    f.mark_sent(old_id);
+    let report = h.retire_key(1).unwrap();
+    assert_eq!(report.ended, vec![old_id]);
+    assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Invalid);
+    assert!(f.reopen().keyring().get_key(1).unwrap().is_none(), "deleted from the keyring");
+    assert!(matches!(h.retire_key(1).unwrap_err(), Error::KeyAlreadyRetired(1)));
+
+    let status = h.key_status().unwrap();
+    assert_eq!(status.versions[0].presence, KeyPresence::Retired);
+    assert!(status.versions[1].current);
+    assert_eq!(status.needing_reissue, vec![old_id]);
+
+    let r = h.reissue().unwrap();
+    assert_eq!((r.current_version, r.rotated, r.renewed.clone()), (2, false, vec![old_id]));
+    let inv = h.invitation(old_id).unwrap();
+    assert_eq!((inv.status, inv.key_version, inv.expires_at), (Status::Queued, 2, START + 7 * DAY));
+    assert!(matches!(h.check_link(&token_for(&h, old_id)).unwrap(), LinkCheck::Live(_)));
+    assert!(h.key_status().unwrap().needing_reissue.is_empty());
+}
+
+#[test]
+fn a_key_lost_from_the_keyring_is_reported_and_reissued() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let old = token_for(&h, id);
+    h.keyring().delete_key(1).unwrap();
+
+    let h = f.reopen();
+    let e = h
+        .create_invitations(&NewInvitations {
+            recipients: vec!["grace@example.com".into()],
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::KeyMissing { version: 1, pending: 1 }), "{e}");
+    assert!(e.to_string().contains("herald key reissue"), "{e}");
+    let e = h.check_link(&old).unwrap_err();
+    assert!(matches!(e, Error::KeyMissing { .. }), "{e}");
+    let status = h.key_status().unwrap();
+    assert_eq!(status.versions[0].presence, KeyPresence::Missing);
+    assert_eq!(status.needing_reissue, vec![id]);
+
+    let r = h.reissue().unwrap();
+    assert_eq!((r.current_version, r.rotated), (2, true));
+    assert_eq!((r.retired.clone(), r.renewed.clone()), (vec![1], vec![id]));
+    assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Invalid);
+    assert!(matches!(h.check_link(&token_for(&h, id)).unwrap(), LinkCheck::Live(_)));
+    invite(&h, &["grace@example.com"]);
+}
+
+#[test]
+fn a_different_key_in_the_keyring_is_noticed() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(&h, &["ada@example.com"]);
+    h.keyring().put_key(1, &HmacKey::generate().unwrap()).unwrap();
+    let h = f.reopen();
+    let e = h.mint_link(1).unwrap_err();
+    assert!(matches!(e, Error::KeyMismatch { version: 1 }), "{e}");
+    assert_eq!(h.key_status().unwrap().versions[0].presence, KeyPresence::Mismatch);
+    assert_eq!(h.reissue().unwrap().renewed, vec![1]);
+    h.mint_link(1).unwrap();
+}
+
+#[test]
+fn smtp_password_goes_to_the_keyring_only() {
+    let f = Fixture::new();
+    let h = f.init();
+    let password = "correct horse battery staple";
+    let p = SmtpParams {
+        host: "SMTP.Example.com".into(),
+        port: 587,
+        tls: TlsMode::Starttls,
+        user: Some("owner".into()),
+        password: Some(Zeroizing::new(password.into())),
+        allow_insecure: false,
+    };
+    let smtp = h.set_smtp(&p).unwrap();
+    assert_eq!(smtp.host, "smtp.example.com");
+    assert!(h.has_smtp_password().unwrap());
+    assert_eq!(h.keyring().smtp_password().unwrap().unwrap().as_str(), password);
+    assert!(!contains(&all_bytes_under(&f.dir.path().join("data")), password));
+    assert!(!format!("{p:?}").contains(password));
+
+    let insecure = SmtpParams { tls: TlsMode::None, password: None, ..p.clone() };
+    let e = h.set_smtp(&insecure).unwrap_err();
+    assert!(e.to_string().contains("--allow-insecure"), "{e}");
+    assert_eq!(h.smtp().unwrap().unwrap().tls, TlsMode::Starttls, "unchanged");
+    let local = SmtpParams { host: "127.0.0.1".into(), tls: TlsMode::None, user: None, password: None, ..p };
+    h.set_smtp(&local).unwrap();
+    assert!(!h.has_smtp_password().unwrap(), "no user, no password kept");
+}
+
+#[test]
+fn no_token_or_code_is_ever_stored() {
+    let f = Fixture::new();
+    let h = f.init();
+    let ids = invite(&h, &["ada@example.com", "grace@example.com"]);
+    h.rotate_key().unwrap();
+    h.renew(ids[1], None).unwrap();
+    let data = all_bytes_under(&f.dir.path().join("data"));
+    for id in ids {
+        let link = h.mint_link(id).unwrap();
+        assert!(!contains(&data, link.token.expose()));
+        assert!(!contains(&data, link.code.expose()));
+        assert!(!format!("{link:?}").contains(link.token.expose()));
+    }
+}
+
+#[test]
+fn init_again_updates_settings_and_keeps_the_install() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(&h, &["ada@example.com"]);
+    let mut p = params();
+    p.team = "Difference Engines".into();
+    p.default_expiry = Some("3d".into());
+    let (h, outcome) = Herald::init(f.opts(), &p).unwrap();
+    assert_eq!(outcome, herald_core::InitOutcome::Updated);
+    assert_eq!(h.general().unwrap().team, "Difference Engines");
+    assert!(matches!(h.check_link(&token_for(&h, 1)).unwrap(), LinkCheck::Live(_)));
+    let grace = invite(&h, &["grace@example.com"])[0];
+    assert_eq!(h.invitation(grace).unwrap().expires_at, START + 3 * DAY);
+}
