@@ -62,7 +62,9 @@ pub enum Error {
     #[error("there is no key version {0}; `herald key status` lists them")]
     NoSuchKeyVersion(u32),
 
-    #[error("key version {0} is the current signing key; run `herald key rotate` first, then retire it")]
+    #[error(
+        "key version {0} is the current signing key; run `herald key rotate` first, then retire it"
+    )]
     RetireCurrentKey(u32),
 
     #[error("key version {0} is already retired")]

@@ -201,7 +201,15 @@ impl Herald {
                 )
                 .map_err(|e| self.store.err(e))?;
             } else {
-                self.step(tx, id, Status::Queued, Actor::Owner, "renewed", Some(&detail), now)?;
+                self.step(
+                    tx,
+                    id,
+                    Status::Queued,
+                    Actor::Owner,
+                    "renewed",
+                    Some(&detail),
+                    now,
+                )?;
             }
             self.reset_outbox(tx, id)?;
             Ok(inv.status)

@@ -98,11 +98,7 @@ impl Herald {
     /// The current signing key, made on first use. Runs inside the caller's write transaction,
     /// so two processes never both make "version 1". The keyring is written before the store
     /// commits; if the commit then fails, the next attempt overwrites the orphaned entry.
-    pub(crate) fn current_key_in(
-        &self,
-        tx: &Connection,
-        now: Timestamp,
-    ) -> Result<(u32, HmacKey)> {
+    pub(crate) fn current_key_in(&self, tx: &Connection, now: Timestamp) -> Result<(u32, HmacKey)> {
         match store::current_key_version(tx).map_err(|e| self.store.err(e))? {
             Some((version, key_id)) => match self.load_key(version, &key_id)? {
                 Some(key) => Ok((version, key)),
@@ -119,8 +115,17 @@ impl Herald {
         store::insert_key_version(tx, version, &key.key_id(), now)
             .map_err(|e| self.store.err(e))?;
         let detail = format!("v{version}");
-        store::audit(tx, None, now, Actor::Owner, "key-created", None, None, Some(&detail))
-            .map_err(|e| self.store.err(e))?;
+        store::audit(
+            tx,
+            None,
+            now,
+            Actor::Owner,
+            "key-created",
+            None,
+            None,
+            Some(&detail),
+        )
+        .map_err(|e| self.store.err(e))?;
         self.key_cache().insert(version, key.clone());
         Ok((version, key))
     }
@@ -157,9 +162,9 @@ impl Herald {
                 presence,
             });
         }
-        let needing_reissue = self.store.read(|tx| {
-            store::pending_needing_reissue(tx, &gone).map_err(|e| self.store.err(e))
-        })?;
+        let needing_reissue = self
+            .store
+            .read(|tx| store::pending_needing_reissue(tx, &gone).map_err(|e| self.store.err(e)))?;
         Ok(KeyStatus {
             keyring_service: self.keyring.service().to_owned(),
             versions,
@@ -209,18 +214,35 @@ impl Herald {
     }
 
     fn retire_in(&self, tx: &Connection, version: u32, now: Timestamp) -> Result<Vec<i64>> {
-        let ids =
-            store::invitations_with_live_links(tx, version).map_err(|e| self.store.err(e))?;
+        let ids = store::invitations_with_live_links(tx, version).map_err(|e| self.store.err(e))?;
         let detail = format!("signing key v{version} retired");
         for &id in &ids {
             store::end_current_link(tx, id, "key-retired", now).map_err(|e| self.store.err(e))?;
-            store::audit(tx, Some(id), now, Actor::Owner, "link-ended", None, None, Some(&detail))
-                .map_err(|e| self.store.err(e))?;
+            store::audit(
+                tx,
+                Some(id),
+                now,
+                Actor::Owner,
+                "link-ended",
+                None,
+                None,
+                Some(&detail),
+            )
+            .map_err(|e| self.store.err(e))?;
         }
         store::retire_key_version(tx, version, now).map_err(|e| self.store.err(e))?;
         let v = format!("v{version}");
-        store::audit(tx, None, now, Actor::Owner, "key-retired", None, None, Some(&v))
-            .map_err(|e| self.store.err(e))?;
+        store::audit(
+            tx,
+            None,
+            now,
+            Actor::Owner,
+            "key-retired",
+            None,
+            None,
+            Some(&v),
+        )
+        .map_err(|e| self.store.err(e))?;
         Ok(ids)
     }
 
@@ -273,7 +295,15 @@ impl Herald {
                     .map(|i| i.status)
                     .ok_or(Error::NoSuchInvitation(id))?;
                 if matches!(status, Status::Sent | Status::Failed) {
-                    self.step(tx, id, Status::Queued, Actor::Owner, "reissued", Some(&detail), now)?;
+                    self.step(
+                        tx,
+                        id,
+                        Status::Queued,
+                        Actor::Owner,
+                        "reissued",
+                        Some(&detail),
+                        now,
+                    )?;
                 } else {
                     // Queued: it goes out with the new link anyway. Sending: the outbox sees
                     // the link change when it records the outcome, and mails the new one.

@@ -86,8 +86,8 @@ impl HmacKey {
     }
 
     pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> HmacKey {
-        let prepared = <Hmac<Sha256> as Mac>::new_from_slice(bytes)
-            .expect("HMAC accepts keys of any length");
+        let prepared =
+            <Hmac<Sha256> as Mac>::new_from_slice(bytes).expect("HMAC accepts keys of any length");
         HmacKey {
             bytes: Zeroizing::new(*bytes),
             prepared,
@@ -320,11 +320,26 @@ mod tests {
         let t = mint(&key(), Purpose::Invitation, &claims());
         let other_nonce = [4; NONCE_LEN];
         let variants = [
-            Claims { key_version: 2, ..claims() },
-            Claims { invitation_id: 43, ..claims() },
-            Claims { email: "eve@example.com", ..claims() },
-            Claims { expires_at: 1_900_000_001, ..claims() },
-            Claims { nonce: &other_nonce, ..claims() },
+            Claims {
+                key_version: 2,
+                ..claims()
+            },
+            Claims {
+                invitation_id: 43,
+                ..claims()
+            },
+            Claims {
+                email: "eve@example.com",
+                ..claims()
+            },
+            Claims {
+                expires_at: 1_900_000_001,
+                ..claims()
+            },
+            Claims {
+                nonce: &other_nonce,
+                ..claims()
+            },
         ];
         for c in &variants {
             assert!(!accepts(t.expose(), c), "accepted with {c:?}");
@@ -347,7 +362,12 @@ mod tests {
         let t = mint(&key(), Purpose::Invitation, &claims());
         let c = code(&key(), &claims());
         let p = parse(t.expose()).unwrap();
-        for s in [format!("{t:?}"), format!("{c:?}"), format!("{p:?}"), format!("{:?}", key())] {
+        for s in [
+            format!("{t:?}"),
+            format!("{c:?}"),
+            format!("{p:?}"),
+            format!("{:?}", key()),
+        ] {
             assert!(!s.contains(t.expose()) && !s.contains(c.expose()), "{s}");
         }
     }
@@ -371,7 +391,10 @@ mod tests {
         assert!(!verify_code(&key(), &claims(), "0000-0000") || c.expose() == "00000000");
         assert!(!verify_code(&key(), &claims(), ""));
         assert!(!verify_code(&key(), &claims(), &format!("{}0", c.expose())));
-        let other = Claims { invitation_id: 7, ..claims() };
+        let other = Claims {
+            invitation_id: 7,
+            ..claims()
+        };
         assert!(!verify_code(&key(), &other, c.expose()) || code(&key(), &other) == c);
     }
 

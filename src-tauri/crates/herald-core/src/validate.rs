@@ -24,7 +24,9 @@ pub enum ValidationError {
     EmailLocalPart { input: String, reason: &'static str },
     #[error("{input:?} is not an email address: the domain {reason}")]
     EmailDomain { input: String, reason: String },
-    #[error("{input:?} is too long for an email address ({len} characters; at most {MAX_EMAIL_LEN})")]
+    #[error(
+        "{input:?} is too long for an email address ({len} characters; at most {MAX_EMAIL_LEN})"
+    )]
     EmailTooLong { input: String, len: usize },
     #[error("the {field} is empty")]
     Empty { field: &'static str },
@@ -60,11 +62,18 @@ pub enum ValidationError {
     PasswordWithoutUser,
     #[error("--name applies to one address, but {count} were given; write each as \"Name <address>\" instead")]
     NameWithManyRecipients { count: usize },
-    #[error("{first}; {more} more address(es) are also invalid, and nothing was created")]
+    #[error("{first}; {} also invalid, and nothing was created", more_addresses(*more))]
     BatchRefused {
         first: Box<ValidationError>,
         more: usize,
     },
+}
+
+fn more_addresses(n: usize) -> String {
+    match n {
+        1 => "1 more address is".to_owned(),
+        n => format!("{n} more addresses are"),
+    }
 }
 
 /// A validated, normalised address. The only way to make one is [`Email::parse`].
@@ -403,7 +412,10 @@ mod tests {
     #[test]
     fn bad_addresses_say_why() {
         assert_eq!(Email::parse("  "), Err(ValidationError::EmailEmpty));
-        assert!(matches!(Email::parse("ada"), Err(ValidationError::EmailNoAt { .. })));
+        assert!(matches!(
+            Email::parse("ada"),
+            Err(ValidationError::EmailNoAt { .. })
+        ));
         for (input, needle) in [
             ("@example.com", "nothing before the @"),
             ("a..b@example.com", "dots"),
@@ -449,12 +461,25 @@ mod tests {
         assert_eq!(text("name", "  Ada  ", 10).unwrap(), "Ada");
         let e = text("name", "Ada\r\nBcc: x", 100).unwrap_err();
         assert!(e.to_string().contains("CR"), "{e}");
-        assert!(matches!(text("role", "a\0b", 100), Err(ValidationError::ControlCharacter { .. })));
-        assert!(matches!(text("name", "abc\u{202E}fed", 100), Err(ValidationError::BidiControl { .. })));
-        assert!(matches!(text("name", "", 10), Err(ValidationError::Empty { .. })));
+        assert!(matches!(
+            text("role", "a\0b", 100),
+            Err(ValidationError::ControlCharacter { .. })
+        ));
+        assert!(matches!(
+            text("name", "abc\u{202E}fed", 100),
+            Err(ValidationError::BidiControl { .. })
+        ));
+        assert!(matches!(
+            text("name", "", 10),
+            Err(ValidationError::Empty { .. })
+        ));
         assert!(matches!(
             text("name", &"é".repeat(11), 10),
-            Err(ValidationError::TooLong { len: 11, max: 10, .. })
+            Err(ValidationError::TooLong {
+                len: 11,
+                max: 10,
+                ..
+            })
         ));
         assert_eq!(optional_text("note", Some("   "), 10), Ok(None));
     }
@@ -464,14 +489,23 @@ mod tests {
         assert_eq!(expiry("7d").unwrap(), Duration::from_secs(7 * 86_400));
         assert_eq!(expiry("90m").unwrap(), Duration::from_secs(5400));
         assert_eq!(expiry("2w").unwrap(), Duration::from_secs(14 * 86_400));
-        assert!(matches!(expiry("30m"), Err(ValidationError::ExpiryRange { .. })));
-        assert!(matches!(expiry("31d"), Err(ValidationError::ExpiryRange { .. })));
+        assert!(matches!(
+            expiry("30m"),
+            Err(ValidationError::ExpiryRange { .. })
+        ));
+        assert!(matches!(
+            expiry("31d"),
+            Err(ValidationError::ExpiryRange { .. })
+        ));
         assert!(matches!(
             expiry("99999999999999999999w"),
             Err(ValidationError::ExpiryFormat { .. } | ValidationError::ExpiryRange { .. })
         ));
         for bad in ["", "d", "7", "7y", "-7d", "7 parsecs"] {
-            assert!(matches!(expiry(bad), Err(ValidationError::ExpiryFormat { .. })), "{bad}");
+            assert!(
+                matches!(expiry(bad), Err(ValidationError::ExpiryFormat { .. })),
+                "{bad}"
+            );
         }
     }
 
@@ -481,8 +515,14 @@ mod tests {
             public_url("https://invite.example.com/").unwrap(),
             "https://invite.example.com"
         );
-        assert_eq!(public_url("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(public_url("http://localhost:8080/").unwrap(), "http://localhost:8080");
+        assert_eq!(
+            public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            public_url("http://localhost:8080/").unwrap(),
+            "http://localhost:8080"
+        );
         assert!(public_url("http://invite.example.com").is_err());
         assert!(public_url("ftp://invite.example.com").is_err());
         assert!(public_url("https://user:pw@invite.example.com").is_err());
@@ -498,6 +538,8 @@ mod tests {
         assert!(smtp_host("smtp.example.com:587").is_err());
         assert!(smtp_host("smtp://example.com").is_err());
         assert!(smtp_host("").is_err());
-        assert!(is_loopback_host("::1") && is_loopback_host("[::1]") && !is_loopback_host("10.0.0.1"));
+        assert!(
+            is_loopback_host("::1") && is_loopback_host("[::1]") && !is_loopback_host("10.0.0.1")
+        );
     }
 }

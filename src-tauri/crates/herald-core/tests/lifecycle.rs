@@ -122,7 +122,14 @@ fn bad_init_writes_nothing_and_open_needs_init() {
 fn a_link_lives_until_it_expires_and_says_so() {
     let f = Fixture::new();
     let h = f.init();
-    let ids = invite(&h, &["Ada@Example.com", "ada@example.com", "Grace <grace@bücher.example>"]);
+    let ids = invite(
+        &h,
+        &[
+            "Ada@Example.com",
+            "ada@example.com",
+            "Grace <grace@bücher.example>",
+        ],
+    );
     assert_eq!(ids.len(), 2, "duplicates fold");
     let grace = h.invitation(ids[1]).unwrap();
     assert_eq!(grace.email, "grace@xn--bcher-kva.example");
@@ -132,14 +139,20 @@ fn a_link_lives_until_it_expires_and_says_so() {
     let t = token_for(&h, ids[0]);
     assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Live(i) if i.id == ids[0]));
     // Another process with a cold cache reads the key back from the keyring.
-    assert!(matches!(f.reopen().check_link(&t).unwrap(), LinkCheck::Live(_)));
+    assert!(matches!(
+        f.reopen().check_link(&t).unwrap(),
+        LinkCheck::Live(_)
+    ));
 
     f.clock.advance(7 * DAY);
     assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Expired(_)));
     assert_eq!(h.invitation(ids[0]).unwrap().status, Status::Expired);
     let history = h.history(ids[0]).unwrap();
     let last = history.last().unwrap();
-    assert_eq!((last.action.as_str(), last.to_status), ("expired", Some(Status::Expired)));
+    assert_eq!(
+        (last.action.as_str(), last.to_status),
+        ("expired", Some(Status::Expired))
+    );
 }
 
 #[test]
@@ -152,16 +165,30 @@ fn forged_tokens_and_other_claims_are_refused() {
     let mut flipped = t.clone().into_bytes();
     flipped[30] = if flipped[30] == b'x' { b'y' } else { b'x' };
     let flipped = String::from_utf8(flipped).unwrap();
-    for bad in [&flipped[..], &t[..t.len() - 1], &format!("{t}A"), "", "not a token"] {
+    for bad in [
+        &flipped[..],
+        &t[..t.len() - 1],
+        &format!("{t}A"),
+        "",
+        "not a token",
+    ] {
         assert_eq!(h.check_link(bad).unwrap(), LinkCheck::Invalid, "{bad:?}");
     }
 
     // A token minted with the right key and nonce but other claims is worthless.
-    let key = h.keyring().get_key(1).unwrap().expect("key v1 in the keyring");
+    let key = h
+        .keyring()
+        .get_key(1)
+        .unwrap()
+        .expect("key v1 in the keyring");
     let inv = h.invitation(id).unwrap();
     let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
     let nonce: Vec<u8> = db
-        .query_row("SELECT nonce FROM links WHERE invitation_id = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT nonce FROM links WHERE invitation_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .unwrap();
     let nonce: [u8; token::NONCE_LEN] = nonce.try_into().unwrap();
     let good = Claims {
@@ -173,10 +200,22 @@ fn forged_tokens_and_other_claims_are_refused() {
     };
     assert_eq!(token::mint(&key, Purpose::Invitation, &good).expose(), t);
     for other in [
-        Claims { email: "eve@example.com", ..good },
-        Claims { expires_at: inv.expires_at + DAY, ..good },
-        Claims { invitation_id: id + 1, ..good },
-        Claims { key_version: 2, ..good },
+        Claims {
+            email: "eve@example.com",
+            ..good
+        },
+        Claims {
+            expires_at: inv.expires_at + DAY,
+            ..good
+        },
+        Claims {
+            invitation_id: id + 1,
+            ..good
+        },
+        Claims {
+            key_version: 2,
+            ..good
+        },
     ] {
         let forged = token::mint(&key, Purpose::Invitation, &other);
         assert_eq!(h.check_link(forged.expose()).unwrap(), LinkCheck::Invalid);
@@ -185,11 +224,17 @@ fn forged_tokens_and_other_claims_are_refused() {
     let forged = token::mint(&wrong_key, Purpose::Invitation, &good);
     assert_eq!(h.check_link(forged.expose()).unwrap(), LinkCheck::Invalid);
     let unsubscribe = token::mint(&key, Purpose::Unsubscribe, &good);
-    assert_eq!(h.check_link(unsubscribe.expose()).unwrap(), LinkCheck::Invalid);
+    assert_eq!(
+        h.check_link(unsubscribe.expose()).unwrap(),
+        LinkCheck::Invalid
+    );
 
     // Editing the address in the database kills the link instead of moving it.
-    db.execute("UPDATE links SET email = 'eve@example.com' WHERE invitation_id = ?1", [id])
-        .unwrap();
+    db.execute(
+        "UPDATE links SET email = 'eve@example.com' WHERE invitation_id = ?1",
+        [id],
+    )
+    .unwrap();
     assert_eq!(h.check_link(&t).unwrap(), LinkCheck::Invalid);
 }
 
@@ -201,7 +246,16 @@ fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
     let first = token_for(&h, id);
 
     let e = h.resend(id).unwrap_err();
-    assert!(matches!(e, Error::NothingToResend { status: Status::Queued, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::NothingToResend {
+                status: Status::Queued,
+                ..
+            }
+        ),
+        "{e}"
+    );
     f.mark_sent(id);
     assert_eq!(h.resend(id).unwrap().status, Status::Queued);
     assert_eq!(token_for(&h, id), first, "a resend mails the same link");
@@ -211,16 +265,25 @@ fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
     assert_eq!(renewed.invitation.expires_at, START + 3 * DAY);
     let second = token_for(&h, id);
     assert_ne!(second, first);
-    assert_eq!(h.check_link(&first).unwrap(), LinkCheck::Ended(EndReason::Renewed));
+    assert_eq!(
+        h.check_link(&first).unwrap(),
+        LinkCheck::Ended(EndReason::Renewed)
+    );
     assert!(matches!(h.check_link(&second).unwrap(), LinkCheck::Live(_)));
 
     assert_eq!(h.revoke(id).unwrap().status, Status::Revoked);
-    assert!(matches!(h.check_link(&second).unwrap(), LinkCheck::Revoked(_)));
+    assert!(matches!(
+        h.check_link(&second).unwrap(),
+        LinkCheck::Revoked(_)
+    ));
     let e = h.revoke(id).unwrap_err();
     assert!(matches!(e, Error::IllegalTransition { .. }), "{e}");
     let e = h.renew(id, None).unwrap_err();
     assert!(e.to_string().contains("revoked"), "{e}");
-    assert!(matches!(h.mint_link(id).unwrap_err(), Error::LinkEnded { .. }));
+    assert!(matches!(
+        h.mint_link(id).unwrap_err(),
+        Error::LinkEnded { .. }
+    ));
 
     // A revoked address can be invited again; a pending one cannot.
     let again = invite(&h, &["ada@example.com"])[0];
@@ -230,9 +293,17 @@ fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
             ..NewInvitations::default()
         })
         .unwrap_err();
-    assert!(matches!(e, Error::AlreadyInvited { id, .. } if id == again), "{e}");
+    assert!(
+        matches!(e, Error::AlreadyInvited { id, .. } if id == again),
+        "{e}"
+    );
 
-    let actions: Vec<String> = h.history(id).unwrap().into_iter().map(|a| a.action).collect();
+    let actions: Vec<String> = h
+        .history(id)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
     assert_eq!(actions, ["created", "resend", "renewed", "revoked"]);
 }
 
@@ -246,8 +317,14 @@ fn an_expired_invitation_is_renewed_by_resend() {
     let inv = h.resend(id).unwrap();
     assert_eq!(inv.status, Status::Queued);
     assert_eq!(inv.expires_at, START + 15 * DAY);
-    assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Ended(EndReason::Renewed));
-    assert!(matches!(h.check_link(&token_for(&h, id)).unwrap(), LinkCheck::Live(_)));
+    assert_eq!(
+        h.check_link(&old).unwrap(),
+        LinkCheck::Ended(EndReason::Renewed)
+    );
+    assert!(matches!(
+        h.check_link(&token_for(&h, id)).unwrap(),
+        LinkCheck::Live(_)
+    ));
 }
 
 #[test]
@@ -287,14 +364,23 @@ fn rotation_keeps_old_links_and_retirement_ends_them() {
 
     let e = h.retire_key(2).unwrap_err();
     assert!(matches!(e, Error::RetireCurrentKey(2)), "{e}");
-    assert!(matches!(h.retire_key(9).unwrap_err(), Error::NoSuchKeyVersion(9)));
+    assert!(matches!(
+        h.retire_key(9).unwrap_err(),
+        Error::NoSuchKeyVersion(9)
+    ));
 
     f.mark_sent(old_id);
     let report = h.retire_key(1).unwrap();
     assert_eq!(report.ended, vec![old_id]);
     assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Invalid);
-    assert!(f.reopen().keyring().get_key(1).unwrap().is_none(), "deleted from the keyring");
-    assert!(matches!(h.retire_key(1).unwrap_err(), Error::KeyAlreadyRetired(1)));
+    assert!(
+        f.reopen().keyring().get_key(1).unwrap().is_none(),
+        "deleted from the keyring"
+    );
+    assert!(matches!(
+        h.retire_key(1).unwrap_err(),
+        Error::KeyAlreadyRetired(1)
+    ));
 
     let status = h.key_status().unwrap();
     assert_eq!(status.versions[0].presence, KeyPresence::Retired);
@@ -302,10 +388,19 @@ fn rotation_keeps_old_links_and_retirement_ends_them() {
     assert_eq!(status.needing_reissue, vec![old_id]);
 
     let r = h.reissue().unwrap();
-    assert_eq!((r.current_version, r.rotated, r.renewed.clone()), (2, false, vec![old_id]));
+    assert_eq!(
+        (r.current_version, r.rotated, r.renewed.clone()),
+        (2, false, vec![old_id])
+    );
     let inv = h.invitation(old_id).unwrap();
-    assert_eq!((inv.status, inv.key_version, inv.expires_at), (Status::Queued, 2, START + 7 * DAY));
-    assert!(matches!(h.check_link(&token_for(&h, old_id)).unwrap(), LinkCheck::Live(_)));
+    assert_eq!(
+        (inv.status, inv.key_version, inv.expires_at),
+        (Status::Queued, 2, START + 7 * DAY)
+    );
+    assert!(matches!(
+        h.check_link(&token_for(&h, old_id)).unwrap(),
+        LinkCheck::Live(_)
+    ));
     assert!(h.key_status().unwrap().needing_reissue.is_empty());
 }
 
@@ -324,7 +419,16 @@ fn a_key_lost_from_the_keyring_is_reported_and_reissued() {
             ..NewInvitations::default()
         })
         .unwrap_err();
-    assert!(matches!(e, Error::KeyMissing { version: 1, pending: 1 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::KeyMissing {
+                version: 1,
+                pending: 1
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("herald key reissue"), "{e}");
     let e = h.check_link(&old).unwrap_err();
     assert!(matches!(e, Error::KeyMissing { .. }), "{e}");
@@ -336,7 +440,10 @@ fn a_key_lost_from_the_keyring_is_reported_and_reissued() {
     assert_eq!((r.current_version, r.rotated), (2, true));
     assert_eq!((r.retired.clone(), r.renewed.clone()), (vec![1], vec![id]));
     assert_eq!(h.check_link(&old).unwrap(), LinkCheck::Invalid);
-    assert!(matches!(h.check_link(&token_for(&h, id)).unwrap(), LinkCheck::Live(_)));
+    assert!(matches!(
+        h.check_link(&token_for(&h, id)).unwrap(),
+        LinkCheck::Live(_)
+    ));
     invite(&h, &["grace@example.com"]);
 }
 
@@ -345,11 +452,16 @@ fn a_different_key_in_the_keyring_is_noticed() {
     let f = Fixture::new();
     let h = f.init();
     invite(&h, &["ada@example.com"]);
-    h.keyring().put_key(1, &HmacKey::generate().unwrap()).unwrap();
+    h.keyring()
+        .put_key(1, &HmacKey::generate().unwrap())
+        .unwrap();
     let h = f.reopen();
     let e = h.mint_link(1).unwrap_err();
     assert!(matches!(e, Error::KeyMismatch { version: 1 }), "{e}");
-    assert_eq!(h.key_status().unwrap().versions[0].presence, KeyPresence::Mismatch);
+    assert_eq!(
+        h.key_status().unwrap().versions[0].presence,
+        KeyPresence::Mismatch
+    );
     assert_eq!(h.reissue().unwrap().renewed, vec![1]);
     h.mint_link(1).unwrap();
 }
@@ -370,15 +482,35 @@ fn smtp_password_goes_to_the_keyring_only() {
     let smtp = h.set_smtp(&p).unwrap();
     assert_eq!(smtp.host, "smtp.example.com");
     assert!(h.has_smtp_password().unwrap());
-    assert_eq!(h.keyring().smtp_password().unwrap().unwrap().as_str(), password);
-    assert!(!contains(&all_bytes_under(&f.dir.path().join("data")), password));
+    assert_eq!(
+        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        password
+    );
+    assert!(!contains(
+        &all_bytes_under(&f.dir.path().join("data")),
+        password
+    ));
     assert!(!format!("{p:?}").contains(password));
 
-    let insecure = SmtpParams { tls: TlsMode::None, password: None, ..p.clone() };
+    let insecure = SmtpParams {
+        tls: TlsMode::None,
+        password: None,
+        ..p.clone()
+    };
     let e = h.set_smtp(&insecure).unwrap_err();
     assert!(e.to_string().contains("--allow-insecure"), "{e}");
-    assert_eq!(h.smtp().unwrap().unwrap().tls, TlsMode::Starttls, "unchanged");
-    let local = SmtpParams { host: "127.0.0.1".into(), tls: TlsMode::None, user: None, password: None, ..p };
+    assert_eq!(
+        h.smtp().unwrap().unwrap().tls,
+        TlsMode::Starttls,
+        "unchanged"
+    );
+    let local = SmtpParams {
+        host: "127.0.0.1".into(),
+        tls: TlsMode::None,
+        user: None,
+        password: None,
+        ..p
+    };
     h.set_smtp(&local).unwrap();
     assert!(!h.has_smtp_password().unwrap(), "no user, no password kept");
 }
@@ -410,7 +542,10 @@ fn init_again_updates_settings_and_keeps_the_install() {
     let (h, outcome) = Herald::init(f.opts(), &p).unwrap();
     assert_eq!(outcome, herald_core::InitOutcome::Updated);
     assert_eq!(h.general().unwrap().team, "Difference Engines");
-    assert!(matches!(h.check_link(&token_for(&h, 1)).unwrap(), LinkCheck::Live(_)));
+    assert!(matches!(
+        h.check_link(&token_for(&h, 1)).unwrap(),
+        LinkCheck::Live(_)
+    ));
     let grace = invite(&h, &["grace@example.com"])[0];
     assert_eq!(h.invitation(grace).unwrap().expires_at, START + 3 * DAY);
 }

@@ -522,7 +522,16 @@ pub fn transition(
     if n != 1 {
         return Err(TransitionError::Illegal(from));
     }
-    audit(c, Some(id), now, actor, action, Some(from), Some(to), detail)?;
+    audit(
+        c,
+        Some(id),
+        now,
+        actor,
+        action,
+        Some(from),
+        Some(to),
+        detail,
+    )?;
     Ok(from)
 }
 
