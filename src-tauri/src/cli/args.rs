@@ -1,0 +1,238 @@
+//! The command line's grammar. Every command and option has help text; `--help` works at every
+//! level. Values are taken as text and validated by the core, so the CLI and the window give
+//! the same message for the same mistake.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use herald_core::{Status, TlsMode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Invite people to your team by email. Herald mints each link itself and mails it over SMTP, so it never passes through your mail client.",
+    long_about = None,
+    after_help = "Without a command, Herald opens its window.\nData: the OS app-data folder, or --data-dir / HERALD_DATA_DIR. Secrets: the OS keyring."
+)]
+pub struct Cli {
+    /// The folder that holds Herald's database [default: the OS app-data folder]
+    #[arg(long, global = true, env = "HERALD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set Herald up in the data folder (run again to change these settings)
+    Init(InitArgs),
+    /// Set how Herald reaches your mail server
+    #[command(subcommand)]
+    Smtp(SmtpCommand),
+    /// Create, list and manage invitations
+    #[command(subcommand)]
+    Invite(InviteCommand),
+    /// Inspect and manage the signing keys kept in the OS keyring
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Run the confirmation site (headless, for an always-on host)
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Your team's name, as invitees will see it
+    #[arg(long, value_name = "NAME")]
+    pub team: String,
+    /// Your name, as invitees will see it
+    #[arg(long, value_name = "NAME")]
+    pub owner_name: String,
+    /// The address invitations are sent from
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: String,
+    /// The confirmation site's address as invitees reach it (https://, or http://localhost)
+    #[arg(long, value_name = "URL")]
+    pub public_url: String,
+    /// Where replies go, if not to the sender address
+    #[arg(long, value_name = "ADDRESS")]
+    pub reply_to: Option<String>,
+    /// How long new invitations stay valid: 1h to 30d [default: 7d]
+    #[arg(long, value_name = "DURATION")]
+    pub default_expiry: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmtpCommand {
+    /// Save the SMTP server settings; the password goes to the OS keyring
+    Set(SmtpSetArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TlsArg {
+    /// Plain connection upgraded with STARTTLS, which must succeed (usually port 587)
+    Starttls,
+    /// TLS from the first byte (usually port 465)
+    Tls,
+    /// No encryption: only to this machine, or with --allow-insecure
+    None,
+}
+
+impl From<TlsArg> for TlsMode {
+    fn from(t: TlsArg) -> TlsMode {
+        match t {
+            TlsArg::Starttls => TlsMode::Starttls,
+            TlsArg::Tls => TlsMode::Tls,
+            TlsArg::None => TlsMode::None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SmtpSetArgs {
+    /// The SMTP server's host name
+    #[arg(long, value_name = "HOST")]
+    pub host: String,
+    /// The SMTP server's port [default: 587 for starttls, 465 for tls, 25 for none]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// How the connection is secured
+    #[arg(long, value_enum, default_value = "starttls")]
+    pub tls: TlsArg,
+    /// The user name to log in with
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Read the password from standard input (one line), so it never shows in the process list
+    #[arg(long, requires = "user")]
+    pub password_stdin: bool,
+    /// Allow an unencrypted connection to a host that is not this machine
+    #[arg(long)]
+    pub allow_insecure: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Invite one or more people; each gets their own link by mail
+    Create(CreateArgs),
+    /// List invitations, oldest first
+    List(ListArgs),
+    /// Show one invitation and its history
+    Show(IdArgs),
+    /// Mail the same link again (an expired invitation gets a new link)
+    Resend(IdArgs),
+    /// Replace the link with a new one and a new expiry; the old link stops working
+    Renew(RenewArgs),
+    /// Withdraw an invitation; its link stops working at once
+    Revoke(IdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Addresses, as ada@example.com or "Ada Lovelace <ada@example.com>"
+    #[arg(value_name = "EMAIL", required = true)]
+    pub emails: Vec<String>,
+    /// The invitee's name (with a single address)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The role they are invited to [default: member]
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+    /// A short personal note for the mail
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// How long the link stays valid: 1h to 30d, like 12h, 7d, 2w [default: the data folder's]
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// Print one JSON object per invitation
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Queued,
+    Sending,
+    Sent,
+    Failed,
+    Accepted,
+    Declined,
+    Expired,
+    Revoked,
+}
+
+impl From<StatusArg> for Status {
+    fn from(s: StatusArg) -> Status {
+        match s {
+            StatusArg::Queued => Status::Queued,
+            StatusArg::Sending => Status::Sending,
+            StatusArg::Sent => Status::Sent,
+            StatusArg::Failed => Status::Failed,
+            StatusArg::Accepted => Status::Accepted,
+            StatusArg::Declined => Status::Declined,
+            StatusArg::Expired => Status::Expired,
+            StatusArg::Revoked => Status::Revoked,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only invitations with this status
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Print one JSON object per invitation
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// The invitation's number, as `herald invite list` shows it
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Print the invitation as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// The invitation's number, as `herald invite list` shows it
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// How long the new link stays valid [default: the data folder's]
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// Print the invitation as one JSON object
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// List the key versions and whether the keyring still holds them
+    Status {
+        /// Print one JSON object per key version
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a new current key; links signed by older keys keep working
+    Rotate,
+    /// Retire key version N: every link it signed stops working, and it leaves the keyring
+    Retire {
+        /// The key version, as `herald key status` shows it
+        #[arg(value_name = "N")]
+        version: u32,
+    },
+    /// Give pending invitations whose key is lost or retired a new link under the current key
+    Reissue,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on
+    #[arg(long, value_name = "ADDR", default_value = herald_server::DEFAULT_BIND)]
+    pub bind: SocketAddr,
+}

@@ -1,0 +1,438 @@
+//! The command line: a thin face over `herald_core`. It parses, calls one core function, and
+//! prints the result; every rule lives in the core. Errors are one line on stderr, `herald:
+//! <what is wrong and what to do>`, with exit code 2 for a request that cannot be carried out
+//! as given and 1 when something around Herald failed.
+
+mod args;
+mod output;
+
+use std::io::{self, BufRead, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+pub use args::Cli;
+use args::{
+    Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, ServeArgs, SmtpCommand, SmtpSetArgs,
+};
+use clap::error::ErrorKind as ClapKind;
+use herald_core::{
+    ErrorKind, Herald, InitOutcome, ListFilter, NewInvitations, OpenOptions, SmtpParams, TlsMode,
+};
+use zeroize::Zeroizing;
+
+/// Exit code for a request that cannot be carried out as given: nothing was changed.
+const EXIT_BAD_REQUEST: u8 = 2;
+/// Exit code for a failure around Herald (keyring, disk, network): nothing was changed.
+const EXIT_ENVIRONMENT: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Core(#[from] herald_core::Error),
+    #[error(transparent)]
+    Serve(#[from] herald_server::ServeError),
+    #[error(transparent)]
+    Gui(#[from] crate::gui::GuiError),
+    #[error("could not read the password from standard input: {0}")]
+    PasswordInput(io::Error),
+    #[error("could not start the server's runtime: {0}")]
+    Runtime(io::Error),
+    #[error("could not write the output: {0}")]
+    Output(#[from] io::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
+            _ => EXIT_ENVIRONMENT,
+        }
+    }
+}
+
+/// Parses the arguments, runs the command, and turns every failure into one line and an exit
+/// code. `herald` with no command opens the window.
+pub fn main() -> ExitCode {
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Output piped into `head` and closed early is not a failure worth a message.
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("herald: {}", one_line(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Help and version go to stdout with exit 0. Usage mistakes become one line on stderr, with
+/// the command whose `--help` explains more, and exit 2.
+fn clap_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ClapKind::DisplayHelp | ClapKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let path = command_path();
+            // clap's message is a first block (the problem, possible values, tips), a blank
+            // line, then usage: keep the first block, on one line.
+            let text = e.to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = first.join(" ");
+            let message = message.trim_start_matches("error: ");
+            eprintln!("herald: {message}; see `{path} --help`");
+            ExitCode::from(EXIT_BAD_REQUEST)
+        }
+    }
+}
+
+/// `herald invite create`: the words of the command line that name commands, for hints.
+fn command_path() -> String {
+    const COMMANDS: &[&str] = &[
+        "init", "smtp", "set", "invite", "create", "list", "show", "resend", "renew", "revoke",
+        "key", "status", "rotate", "retire", "reissue", "serve",
+    ];
+    let mut path = vec!["herald".to_owned()];
+    for a in std::env::args().skip(1) {
+        if COMMANDS.contains(&a.as_str()) && path.len() < 3 {
+            path.push(a);
+        } else if !a.starts_with('-') && path.len() >= 2 {
+            break;
+        }
+    }
+    path.join(" ")
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let Some(command) = cli.command else {
+        // The window shows where data lives; resolving it cannot fail the launch.
+        let dir = cli.data_dir.or_else(|| Herald::default_data_dir().ok());
+        return Ok(crate::gui::run(dir)?);
+    };
+    let opts = OpenOptions::new(cli.data_dir)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        Command::Init(a) => init(&mut out, opts, a),
+        Command::Smtp(SmtpCommand::Set(a)) => smtp_set(&mut out, &Herald::open(opts)?, a),
+        Command::Invite(c) => invite(&mut out, &Herald::open(opts)?, c),
+        Command::Key(c) => key(&mut out, &Herald::open(opts)?, c),
+        Command::Serve(a) => {
+            drop(out);
+            serve(Herald::open(opts)?, a)
+        }
+    }
+}
+
+fn init(out: &mut impl Write, opts: OpenOptions, a: InitArgs) -> Result<(), CliError> {
+    let params = herald_core::InitParams {
+        team: a.team,
+        owner_name: a.owner_name,
+        from: a.from,
+        public_url: a.public_url,
+        reply_to: a.reply_to,
+        default_expiry: a.default_expiry,
+    };
+    let (h, outcome) = Herald::init(opts, &params)?;
+    let g = h.general()?;
+    match outcome {
+        InitOutcome::Created => {
+            writeln!(
+                out,
+                "Herald is set up for {} in {}.",
+                g.team,
+                h.data_dir().display()
+            )?;
+            writeln!(
+                out,
+                "Invitations come from {} and point to {}.",
+                g.from, g.public_url
+            )?;
+            writeln!(out, "Next: `herald smtp set --host HOST --user USER --password-stdin`, then `herald invite create EMAIL`.")?;
+        }
+        InitOutcome::Updated => {
+            writeln!(
+                out,
+                "Settings updated for {} in {}.",
+                g.team,
+                h.data_dir().display()
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliError> {
+    let tls = TlsMode::from(a.tls);
+    let password = if a.password_stdin {
+        Some(read_password_line(io::stdin().lock()).map_err(CliError::PasswordInput)?)
+    } else {
+        None
+    };
+    let smtp = h.set_smtp(&SmtpParams {
+        host: a.host,
+        port: a.port.unwrap_or(match tls {
+            TlsMode::Starttls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        }),
+        tls,
+        user: a.user,
+        password,
+        allow_insecure: a.allow_insecure,
+    })?;
+    let security = match smtp.tls {
+        TlsMode::Starttls => "STARTTLS required",
+        TlsMode::Tls => "TLS",
+        TlsMode::None if smtp.allow_insecure => "UNENCRYPTED (--allow-insecure)",
+        TlsMode::None => "unencrypted, this machine only",
+    };
+    write!(out, "SMTP: {}:{} ({security})", smtp.host, smtp.port)?;
+    match &smtp.user {
+        Some(u) if h.has_smtp_password()? => {
+            writeln!(out, ", user {u}, password in the OS keyring.")?
+        }
+        Some(u) => writeln!(
+            out,
+            ", user {u}, no password stored yet (add --password-stdin)."
+        )?,
+        None => writeln!(out, ", no login.")?,
+    }
+    Ok(())
+}
+
+/// One line, without its line ending; the rest of the input is ignored.
+fn read_password_line(mut input: impl BufRead) -> io::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    input.read_line(&mut line)?;
+    let trimmed = line.trim_end_matches(['\n', '\r']);
+    Ok(Zeroizing::new(trimmed.to_owned()))
+}
+
+fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliError> {
+    match c {
+        InviteCommand::Create(a) => create(out, h, a),
+        InviteCommand::List(a) => {
+            let list = h.invitations(&ListFilter {
+                status: a.status.map(Into::into),
+            })?;
+            if a.json {
+                output::invitations_json(out, &list)?;
+            } else if list.is_empty() {
+                match a.status {
+                    Some(_) => writeln!(out, "No invitations with that status.")?,
+                    None => writeln!(
+                        out,
+                        "No invitations yet. Invite someone with `herald invite create EMAIL`."
+                    )?,
+                }
+            } else {
+                output::invitations_table(out, &list)?;
+            }
+            Ok(())
+        }
+        InviteCommand::Show(a) => {
+            let inv = h.invitation(a.id)?;
+            if a.json {
+                output::invitations_json(out, std::slice::from_ref(&inv))?;
+            } else {
+                output::invitation_detail(out, &inv, &h.history(a.id)?)?;
+            }
+            Ok(())
+        }
+        InviteCommand::Resend(a) => {
+            let inv = h.resend(a.id)?;
+            if a.json {
+                output::invitations_json(out, std::slice::from_ref(&inv))?;
+            } else {
+                writeln!(
+                    out,
+                    "Invitation #{} to {} is queued to be mailed again.",
+                    inv.id, inv.email
+                )?;
+            }
+            Ok(())
+        }
+        InviteCommand::Renew(a) => {
+            let r = h.renew(a.id, a.expires.as_deref())?;
+            let inv = &r.invitation;
+            if a.json {
+                output::invitations_json(out, std::slice::from_ref(inv))?;
+            } else {
+                writeln!(
+                    out,
+                    "Invitation #{} to {} has a new link, valid until {}; the old link no longer works. It is queued to be mailed.",
+                    inv.id,
+                    inv.email,
+                    herald_core::rfc3339(inv.expires_at)
+                )?;
+            }
+            Ok(())
+        }
+        InviteCommand::Revoke(a) => {
+            let inv = h.revoke(a.id)?;
+            if a.json {
+                output::invitations_json(out, std::slice::from_ref(&inv))?;
+            } else {
+                writeln!(
+                    out,
+                    "Invitation #{} to {} is revoked; its link no longer works.",
+                    inv.id, inv.email
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliError> {
+    let list = h.create_invitations(&NewInvitations {
+        recipients: a.emails,
+        name: a.name,
+        role: a.role,
+        note: a.note,
+        expires: a.expires,
+    })?;
+    if a.json {
+        output::invitations_json(out, &list)?;
+    } else {
+        let n = list.len();
+        writeln!(
+            out,
+            "Queued {n} invitation{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        output::invitations_table(out, &list)?;
+    }
+    Ok(())
+}
+
+fn key(out: &mut impl Write, h: &Herald, c: KeyCommand) -> Result<(), CliError> {
+    match c {
+        KeyCommand::Status { json } => {
+            let s = h.key_status()?;
+            if json {
+                output::key_status_json(out, &s)?;
+            } else {
+                output::key_status(out, &s)?;
+            }
+        }
+        KeyCommand::Rotate => {
+            let v = h.rotate_key()?;
+            writeln!(out, "Key v{v} is now the current signing key; links signed by older keys keep working until they expire or their key is retired.")?;
+        }
+        KeyCommand::Retire { version } => {
+            let r = h.retire_key(version)?;
+            let n = r.ended.len();
+            writeln!(
+                out,
+                "Key v{} is retired and removed from the keyring; {n} link{} stopped working.",
+                r.version,
+                if n == 1 { "" } else { "s" }
+            )?;
+            if n > 0 {
+                writeln!(
+                    out,
+                    "Run `herald key reissue` to give those invitations a new link."
+                )?;
+            }
+        }
+        KeyCommand::Reissue => {
+            let r = h.reissue()?;
+            if r.rotated {
+                writeln!(
+                    out,
+                    "Made key v{} the current signing key.",
+                    r.current_version
+                )?;
+            }
+            for v in &r.retired {
+                writeln!(out, "Retired key v{v}, which the keyring no longer holds.")?;
+            }
+            let n = r.renewed.len();
+            if n == 0 {
+                writeln!(out, "Every pending invitation already has a working link.")?;
+            } else {
+                let ids: Vec<String> = r.renewed.iter().map(|i| format!("#{i}")).collect();
+                writeln!(out, "{n} invitation{} got a new link signed by key v{} and are queued to be mailed: {}.", if n == 1 { "" } else { "s" }, r.current_version, ids.join(", "))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
+    // Read the keys now, so a locked or missing keyring is reported at start, not at the first
+    // invitee's click.
+    let keys = h.key_status()?;
+    let team = h.general()?.team;
+    let herald = Arc::new(h);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    rt.block_on(async move {
+        let listener = herald_server::bind(a.bind).await?;
+        let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "Herald {} is serving the confirmation site for {team} on http://{addr}; press Ctrl-C to stop.", env!("CARGO_PKG_VERSION"))?;
+        if !keys.needing_reissue.is_empty() {
+            writeln!(out, "Note: {} pending invitation(s) have no working link; run `herald key reissue`.", keys.needing_reissue.len())?;
+        }
+        out.flush()?;
+        drop(out);
+        herald_server::run(listener, herald, shutdown_signal()).await?;
+        Ok::<(), CliError>(())
+    })
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_line_loses_only_its_line_ending() {
+        let p = read_password_line(&b" pass word \r\nsecond line"[..]).unwrap();
+        assert_eq!(p.as_str(), " pass word ");
+        assert_eq!(read_password_line(&b""[..]).unwrap().as_str(), "");
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -1,0 +1,727 @@
+//! The command line, end to end: the built `herald` binary against a real SQLite file in a
+//! temporary data folder and the real OS keyring (run inside `scripts/with-keyring.sh`). Each
+//! test has its own folder and keyring service name.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use herald_core::secrets::Keyring;
+use herald_core::token::{self, Claims, Purpose, NONCE_LEN};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_herald");
+
+struct Env {
+    tmp: TempDir,
+    service: String,
+    /// Everything any command printed, to search for secrets at the end.
+    seen: std::cell::RefCell<Vec<u8>>,
+}
+
+impl Env {
+    fn new() -> Env {
+        static N: AtomicU32 = AtomicU32::new(0);
+        Env {
+            tmp: tempfile::tempdir().unwrap(),
+            service: format!(
+                "herald-cli-test-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ),
+            seen: Default::default(),
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("HERALD_DATA_DIR", self.data())
+            .env("HERALD_KEYRING_SERVICE", &self.service)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        c
+    }
+
+    fn run_with(&self, mut c: Command, stdin: &str) -> Output {
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        self.seen.borrow_mut().extend(&out.stdout);
+        self.seen.borrow_mut().extend(&out.stderr);
+        out
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(self.cmd(args), "")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed with {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn init(&self) {
+        self.ok(&[
+            "init",
+            "--team",
+            "Analytical Engines",
+            "--owner-name",
+            "Charles Babbage",
+            "--from",
+            "invites@example.com",
+            "--public-url",
+            "https://invite.example.com",
+        ]);
+    }
+
+    fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.data().join("herald.db")).unwrap()
+    }
+
+    /// Every row of every table, as text: equal snapshots mean nothing was written.
+    fn snapshot(&self) -> String {
+        if !self.data().join("herald.db").exists() {
+            return "no database".to_owned();
+        }
+        let db = self.db();
+        let mut s = String::new();
+        for table in [
+            "meta",
+            "settings",
+            "key_versions",
+            "invitations",
+            "links",
+            "audit",
+        ] {
+            let mut stmt = db
+                .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+                .unwrap();
+            let n = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i).unwrap();
+                    s.push_str(&format!("{v:?}|"));
+                }
+                s.push('\n');
+            }
+        }
+        s
+    }
+
+    /// The token and code of every link ever minted, recomputed from the keyring and the store.
+    fn all_secrets(&self) -> Vec<String> {
+        let db = self.db();
+        let install: String = db
+            .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let keyring = Keyring::new(self.service.clone(), install);
+        let mut stmt = db
+            .prepare("SELECT invitation_id, nonce, key_version, email, expires_at FROM links")
+            .unwrap();
+        let rows: Vec<(i64, Vec<u8>, u32, String, i64)> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut secrets = Vec::new();
+        for (id, nonce, version, email, expires_at) in rows {
+            let Some(key) = keyring.get_key(version).unwrap() else {
+                continue; // retired: deleted from the keyring
+            };
+            let nonce: [u8; NONCE_LEN] = nonce.try_into().unwrap();
+            let c = Claims {
+                key_version: version,
+                invitation_id: id,
+                email: &email,
+                expires_at,
+                nonce: &nonce,
+            };
+            secrets.push(
+                token::mint(&key, Purpose::Invitation, &c)
+                    .expose()
+                    .to_owned(),
+            );
+            let code = token::code(&key, &c);
+            secrets.push(code.expose().to_owned());
+            secrets.push(code.expose_grouped());
+        }
+        assert!(!secrets.is_empty());
+        secrets
+    }
+
+    /// What the outbox (a later issue) records after a delivery.
+    fn mark_sent(&self, id: i64) {
+        self.db()
+            .execute("UPDATE invitations SET status = 'sent' WHERE id = ?1", [id])
+            .unwrap();
+    }
+}
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn files_under(dir: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.extend(std::fs::read(p).unwrap());
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A refused request: exit 2, one line on stderr that names the problem, nothing on stdout.
+fn assert_refused(out: &Output, needle: &str, args: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: not one line: {stderr}"
+    );
+    assert!(stderr.starts_with("herald: "), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: {stderr:?} lacks {needle:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?}: printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn help_on_every_command() {
+    let env = Env::new();
+    for path in [
+        &[][..],
+        &["init"],
+        &["smtp"],
+        &["smtp", "set"],
+        &["invite"],
+        &["invite", "create"],
+        &["invite", "list"],
+        &["invite", "show"],
+        &["invite", "resend"],
+        &["invite", "renew"],
+        &["invite", "revoke"],
+        &["key"],
+        &["key", "status"],
+        &["key", "rotate"],
+        &["key", "retire"],
+        &["key", "reissue"],
+        &["serve"],
+    ] {
+        let mut args = path.to_vec();
+        args.push("--help");
+        let out = env.ok(&args);
+        assert!(out.contains("Usage: herald"), "{args:?}: {out}");
+    }
+    assert!(env.ok(&["--version"]).starts_with("herald "));
+    assert!(!env.data().exists(), "help writes nothing");
+}
+
+#[test]
+fn commands_before_init_say_how_to_start_and_write_nothing() {
+    let env = Env::new();
+    for args in [
+        &["invite", "list"][..],
+        &["invite", "create", "ada@example.com"],
+        &["key", "status"],
+        &["smtp", "set", "--host", "localhost", "--tls", "none"],
+        &["serve", "--bind", "127.0.0.1:0"],
+    ] {
+        assert_refused(&env.run(args), "herald init --team", args);
+    }
+    assert!(!env.data().exists());
+}
+
+#[test]
+fn invitations_round_trip_as_text_and_json() {
+    let env = Env::new();
+    env.init();
+    let created = json_lines(&env.ok(&[
+        "invite",
+        "create",
+        "Ada@Example.COM",
+        "ada@example.com",
+        "Grace Hopper <grace@bücher.example>",
+        "--role",
+        "admin",
+        "--note",
+        "Welcome aboard",
+        "--expires",
+        "2d",
+        "--json",
+    ]));
+    assert_eq!(created.len(), 2, "duplicates fold");
+    let fields = [
+        "id",
+        "email",
+        "name",
+        "role",
+        "status",
+        "created_at",
+        "expires_at",
+        "sent_at",
+        "decided_at",
+        "attempts",
+        "last_error",
+    ];
+    for obj in &created {
+        let keys: Vec<&str> = obj
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = fields.to_vec();
+        expected.sort();
+        let mut keys = keys.clone();
+        keys.sort();
+        assert_eq!(keys, expected);
+        assert_eq!(obj["status"], "queued");
+        assert_eq!(obj["role"], "admin");
+        assert!(obj["sent_at"].is_null() && obj["decided_at"].is_null());
+        assert!(obj["created_at"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(created[0]["email"], "ada@example.com");
+    assert_eq!(created[1]["email"], "grace@xn--bcher-kva.example");
+    assert_eq!(created[1]["name"], "Grace Hopper");
+
+    let listed = json_lines(&env.ok(&["invite", "list", "--json"]));
+    assert_eq!(listed, created);
+    let shown = json_lines(&env.ok(&["invite", "show", "2", "--json"]));
+    assert_eq!(shown, vec![created[1].clone()]);
+
+    let table = env.ok(&["invite", "list"]);
+    assert!(table.starts_with("ID  STATUS  EMAIL"), "{table}");
+    assert!(
+        table.contains("grace@xn--bcher-kva.example  Grace Hopper  admin"),
+        "{table}"
+    );
+    let detail = env.ok(&["invite", "show", "1"]);
+    assert!(detail.contains("note:       Welcome aboard"), "{detail}");
+    assert!(detail.contains("owner    created (→ queued)"), "{detail}");
+
+    assert_eq!(
+        env.ok(&["invite", "list", "--status", "revoked"]).trim(),
+        "No invitations with that status."
+    );
+    assert_eq!(
+        env.ok(&["invite", "list", "--status", "queued", "--json"])
+            .lines()
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_changes_nothing() {
+    let env = Env::new();
+    env.init();
+    env.ok(&["invite", "create", "ada@example.com"]);
+    let before = env.snapshot();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["invite", "create", "nope"],
+            "\"nope\" is not an email address: it has no @",
+        ),
+        (
+            &["invite", "create", "grace@example.com", "bad", "worse"],
+            "1 more address is also invalid",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "grace@example.com\r\nBcc: eve@example.com",
+            ],
+            "line break",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "grace@example.com",
+                "--role",
+                "admin\nBcc: x",
+            ],
+            "the role contains a control character",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "grace@example.com",
+                "--name",
+                "Eve\u{202e}",
+            ],
+            "text-direction",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "grace@example.com",
+                "--note",
+                &"x".repeat(1001),
+            ],
+            "note is too long",
+        ),
+        (
+            &["invite", "create", "grace@example.com", "--expires", "90d"],
+            "out of range",
+        ),
+        (
+            &["invite", "create", "grace@example.com", "--expires", "soon"],
+            "is not an expiry",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "a@example.com",
+                "b@example.com",
+                "--name",
+                "Ada",
+            ],
+            "--name applies to one address",
+        ),
+        (
+            &["invite", "create", "ADA@example.com"],
+            "already has a pending invitation (#1)",
+        ),
+        (&["invite", "create"], "required"),
+        (&["invite", "show", "999"], "there is no invitation #999"),
+        (&["invite", "show", "abc"], "invalid value 'abc'"),
+        (&["invite", "revoke", "999"], "no invitation #999"),
+        (
+            &["invite", "resend", "1"],
+            "resend works on sent, failed or expired",
+        ),
+        (&["invite", "renew", "1", "--expires", "0h"], "out of range"),
+        (
+            &["invite", "list", "--status", "pending"],
+            "invalid value 'pending'",
+        ),
+        (&["invite", "frobnicate"], "unrecognized subcommand"),
+        (
+            &["invite"],
+            "requires a subcommand but one was not provided [subcommands: create, list",
+        ),
+        (&["key", "retire", "1"], "current signing key"),
+        (&["key", "retire", "7"], "no key version 7"),
+        (&["key", "retire", "-1"], "unexpected argument"),
+        (
+            &["smtp", "set", "--host", "smtp.example.com", "--tls", "none"],
+            "--allow-insecure",
+        ),
+        (
+            &["smtp", "set", "--host", "smtp.example.com:25"],
+            "host name alone",
+        ),
+        (
+            &["smtp", "set", "--host", "smtp.example.com", "--port", "0"],
+            "port must be between 1 and 65535",
+        ),
+        (
+            &[
+                "smtp",
+                "set",
+                "--host",
+                "smtp.example.com",
+                "--password-stdin",
+            ],
+            "--user",
+        ),
+        (
+            &[
+                "init",
+                "--team",
+                "",
+                "--owner-name",
+                "C",
+                "--from",
+                "a@example.com",
+                "--public-url",
+                "https://x.example",
+            ],
+            "team name is empty",
+        ),
+        (
+            &[
+                "init",
+                "--team",
+                "T",
+                "--owner-name",
+                "C",
+                "--from",
+                "a@example.com",
+                "--public-url",
+                "http://x.example",
+            ],
+            "must start with https://",
+        ),
+        (
+            &["serve", "--bind", "localhost"],
+            "invalid value 'localhost'",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_refused(&env.run(args), needle, args);
+        assert_eq!(env.snapshot(), before, "{args:?} changed the database");
+    }
+    // An empty password on stdin is refused too, and the keyring keeps nothing.
+    let out = env.run_with(
+        env.cmd(&[
+            "smtp",
+            "set",
+            "--host",
+            "smtp.example.com",
+            "--user",
+            "me",
+            "--password-stdin",
+        ]),
+        "\n",
+    );
+    assert_refused(&out, "password is empty", &["smtp", "set"]);
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn the_lifecycle_never_shows_a_token_or_code() {
+    let env = Env::new();
+    env.init();
+    env.ok(&[
+        "invite",
+        "create",
+        "ada@example.com",
+        "grace@example.com",
+        "alan@example.com",
+    ]);
+    let out = env.ok(&["key", "status"]);
+    assert!(out.contains("v1") && out.contains("current"), "{out}");
+
+    env.mark_sent(1);
+    assert!(env
+        .ok(&["invite", "resend", "1"])
+        .contains("queued to be mailed again"));
+    let renewed = json_lines(&env.ok(&["invite", "renew", "2", "--expires", "3d", "--json"]));
+    assert_eq!(renewed[0]["status"], "queued");
+    assert!(env.ok(&["invite", "revoke", "3"]).contains("revoked"));
+    assert_refused(
+        &env.run(&["invite", "revoke", "3"]),
+        "invitation #3 is revoked: it cannot be revoked",
+        &["revoke"],
+    );
+
+    assert!(env
+        .ok(&["key", "rotate"])
+        .contains("Key v2 is now the current signing key"));
+    env.ok(&["invite", "create", "edsger@example.com"]);
+    let status = json_lines(&env.ok(&["key", "status", "--json"]));
+    assert_eq!(status.len(), 2);
+    assert_eq!(status[0]["live_links"], 2);
+    assert_eq!(status[1]["current"], true);
+    let secrets_before_retire = env.all_secrets();
+
+    let out = env.ok(&["key", "retire", "1"]);
+    assert!(out.contains("2 links stopped working"), "{out}");
+    let out = env.ok(&["key", "status"]);
+    assert!(
+        out.contains("retired") && out.contains("run `herald key reissue`"),
+        "{out}"
+    );
+    let out = env.ok(&["key", "reissue"]);
+    assert!(
+        out.contains("2 invitations got a new link signed by key v2"),
+        "{out}"
+    );
+    let show = env.ok(&["invite", "show", "1"]);
+    assert!(
+        show.contains("signed by:  key v2") && show.contains("reissued"),
+        "{show}"
+    );
+
+    let data = files_under(&env.data());
+    let seen = env.seen.borrow();
+    for secret in secrets_before_retire.iter().chain(&env.all_secrets()) {
+        assert!(
+            !contains(&data, secret),
+            "a token or code is in the data folder"
+        );
+        assert!(!contains(&seen, secret), "a token or code was printed");
+    }
+}
+
+#[test]
+fn smtp_settings_keep_the_password_in_the_keyring() {
+    let env = Env::new();
+    env.init();
+    let password = "s3cret-Passw0rd";
+    let out = env.run_with(
+        env.cmd(&[
+            "smtp",
+            "set",
+            "--host",
+            "smtp.example.com",
+            "--user",
+            "owner",
+            "--password-stdin",
+        ]),
+        &format!("{password}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "smtp.example.com:587 (STARTTLS required), user owner, password in the OS keyring"
+        ),
+        "{text}"
+    );
+    assert!(!contains(&files_under(&env.data()), password));
+    let install: String = env
+        .db()
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let stored = Keyring::new(env.service.clone(), install)
+        .smtp_password()
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.as_str(), password);
+    let out = env.ok(&[
+        "smtp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "2525",
+        "--tls",
+        "none",
+    ]);
+    assert!(
+        out.contains("127.0.0.1:2525 (unencrypted, this machine only), no login"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unreachable_keyring_is_explained_and_nothing_is_written() {
+    let env = Env::new();
+    env.init();
+    let before = env.snapshot();
+    let mut c = env.cmd(&["invite", "create", "ada@example.com"]);
+    c.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/herald-test-bus",
+    );
+    let out = env.run_with(c, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the OS keyring cannot be reached"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Secret Service"), "{stderr}");
+    assert_eq!(env.snapshot(), before);
+}
+
+#[test]
+fn serve_answers_health_checks_and_explains_a_busy_port() {
+    let env = Env::new();
+    env.init();
+    let mut child = env
+        .cmd(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split(';').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"status\":\"ok\""), "{resp}");
+
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().to_string();
+    let out = env.run(&["serve", "--bind", &port]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("already in use") && stderr.contains("--bind"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_window_without_a_display_says_what_to_do() {
+    let env = Env::new();
+    let out = env.run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no graphical display") && stderr.contains("herald --help"),
+        "{stderr}"
+    );
+}
