@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Herald needs, only what is missing:
 # Debian packages, a check of the Rust and Node toolchains, the UI's npm packages, ui/dist.
-# Idempotent and quick when everything is already there. Usage: scripts/setup.sh
+# Idempotent and quick when everything is already there.
+# Usage: scripts/setup.sh           what building and running Herald needs
+#        scripts/setup.sh --tests   also what the test suite needs (tauri-driver, the window
+#                                   tests' npm packages)
 set -euo pipefail
+
+FOR_TESTS=0
+case "${1:-}" in
+--tests) FOR_TESTS=1 ;;
+"") ;;
+*)
+    echo "usage: $0 [--tests]" >&2
+    exit 2
+    ;;
+esac
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -94,15 +107,7 @@ build_ui() {
     [ -f ui/package-lock.json ] ||
         die "$P" "ui/package-lock.json not found: run 'npm --prefix ui install' and commit the lock file"
 
-    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ] ||
-        [ ui/package.json -nt ui/node_modules ]; then
-        say "$P" "installing the UI's npm packages (npm ci)"
-        npm --prefix ui ci --no-audit --no-fund
-        # npm ci may leave the folder's own time untouched: mark the install as done now.
-        touch ui/node_modules
-    else
-        say "$P" "UI npm packages up to date"
-    fi
+    npm_ci ui
 
     if ui_sources_newer_than ui/dist/index.html; then
         say "$P" "building the UI into ui/dist"
@@ -112,7 +117,35 @@ build_ui() {
     fi
 }
 
+# npm ci into FOLDER/node_modules when the lock file is newer than the last install.
+npm_ci() {
+    local folder=$1
+    if [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ] ||
+        [ "$folder/package.json" -nt "$folder/node_modules" ]; then
+        say "$P" "installing $folder's npm packages (npm ci)"
+        npm --prefix "$folder" ci --no-audit --no-fund
+        touch "$folder/node_modules"
+    else
+        say "$P" "$folder npm packages up to date"
+    fi
+}
+
+# What only the tests need: tauri-driver (WebDriver for the real window; pinned to 2.x, the
+# 3.0 alphas drive a different Tauri) and the window tests' WebDriver client.
+install_test_tools() {
+    if command -v tauri-driver >/dev/null 2>&1; then
+        say "$P" "tauri-driver present"
+    else
+        say "$P" "installing tauri-driver 2.x (cargo install, about 2 minutes)"
+        cargo install tauri-driver --version '^2' --locked
+    fi
+    npm_ci tests/window
+}
+
 install_system_packages
 check_toolchains
 build_ui
+if [ "$FOR_TESTS" = 1 ]; then
+    install_test_tools
+fi
 say "$P" "done"

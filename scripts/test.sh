@@ -33,7 +33,7 @@ in_keyring() {
 
 # System packages, toolchains, the UI's npm packages and ui/dist (see scripts/setup.sh).
 stage_setup() {
-    bash scripts/setup.sh
+    bash scripts/setup.sh --tests
 }
 
 # Every shell script in the repository.
@@ -66,7 +66,13 @@ stage_rust_test() {
     in_keyring cargo test --workspace --locked
 }
 
-STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test)
+# The real window under Xvfb through tauri-driver: the binary rust-test built (or builds now).
+stage_window() {
+    cargo build --locked
+    bash scripts/window-test.sh "$(cargo_target_dir)/debug/herald"
+}
+
+STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window)
 
 # ------------------------------------------------------------------------------------------
 # Runner
