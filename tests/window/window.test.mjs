@@ -48,7 +48,14 @@ test('the window shows the product name, the version and the data folder', async
   });
   assert.equal(await versionBadge.getText(), `Version ${version}`);
 
-  assert.equal(await browser.$('#data-dir').getText(), dataDir);
+  // The panel is revealed in the same step, but WebKit may report it hidden (text '') until it
+  // has laid the page out again: wait for it rather than race it.
+  const dataDirEl = await browser.$('#data-dir');
+  await browser.waitUntil(async () => (await dataDirEl.getText()) !== '', {
+    timeout: 10_000,
+    timeoutMsg: 'the data folder never appeared',
+  });
+  assert.equal(await dataDirEl.getText(), dataDir);
   assert.equal(await browser.$('#error').isDisplayed(), false, 'the error panel is hidden');
   assert.equal(await browser.getTitle(), 'Herald');
 
