@@ -45,6 +45,9 @@ pub struct MintedLink {
     pub invitation_id: i64,
     pub token: Token,
     pub code: Code,
+    /// For the one-click unsubscribe link (RFC 8058): a different purpose, so it can never
+    /// accept an invitation.
+    pub unsubscribe: Token,
 }
 
 fn claims(link: &LinkRow) -> Claims<'_> {
@@ -88,6 +91,7 @@ impl Herald {
             invitation_id: id,
             token: token::mint(&key, Purpose::Invitation, &c),
             code: token::code(&key, &c),
+            unsubscribe: token::mint(&key, Purpose::Unsubscribe, &c),
         })
     }
 

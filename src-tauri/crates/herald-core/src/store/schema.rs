@@ -4,7 +4,7 @@
 
 use rusqlite_migration::{Migrations, M};
 
-pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -81,6 +81,13 @@ CREATE TABLE audit (
     detail        TEXT
 ) STRICT;
 CREATE INDEX audit_by_invitation ON audit (invitation_id, id);
+"#;
+
+/// The outbox: what the server answered, and when the first attempt of the current mailing
+/// was made (retries give up a bounded time after it).
+const V2: &str = r#"
+ALTER TABLE invitations ADD COLUMN message_id TEXT;
+ALTER TABLE invitations ADD COLUMN first_attempt_at INTEGER;
 "#;
 
 #[cfg(test)]

@@ -1,0 +1,11 @@
+//! Mail: writing an invitation (`compose`), talking to the SMTP server (`transport`), and the
+//! worker that drains the outbox (`worker`). Only here does a token leave the core, inside a
+//! message to the invitee alone.
+
+mod compose;
+mod transport;
+mod worker;
+
+pub use compose::{compose, links, new_message_id, test_message, Links};
+pub use transport::{MailError, Mailer};
+pub use worker::{run_outbox, OutboxEvent};

@@ -1,0 +1,304 @@
+//! The outbox's bookkeeping: which invitation to mail next, and what became of each attempt.
+//!
+//! An invitation is committed (queued) before any mail leaves. A worker claims one by moving it
+//! to `sending` in an IMMEDIATE transaction, so two workers on one data folder never claim the
+//! same invitation; it mails it, then records the outcome. A crash between the two leaves it in
+//! `sending`, and [`Herald::reclaim_interrupted`] queues it again at the next start: at most one
+//! duplicate mail for the invitations in flight, never a lost one.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::herald::Herald;
+use crate::links::MintedLink;
+use crate::model::{Actor, Invitation, Status};
+use crate::store::{self, Stamp, TransitionError};
+
+/// Waits before the 1st, 2nd, ... retry of a transient failure, in seconds; each is stretched
+/// or shrunk by up to a fifth at random so that many retries do not arrive together. After
+/// the last one the invitation is marked failed.
+pub const BACKOFF: [i64; 5] = [60, 300, 1800, 7200, 21_600];
+
+/// What the mail server made of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// 2xx: the server took the message.
+    Sent { message_id: String },
+    /// 4xx, a timeout, a dropped connection: worth trying again later.
+    Retry { reason: String },
+    /// 5xx: the server refused for good.
+    Failed { reason: String },
+}
+
+/// An invitation claimed for mailing, with what the mail needs. Holds secrets: never stored.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub invitation: Invitation,
+    /// The link the mail carries; if the invitation's link changes while mailing, the outcome
+    /// is not trusted and the new link is mailed.
+    pub link_id: i64,
+    pub link: MintedLink,
+}
+
+impl Herald {
+    /// Queues again whatever a crash or kill left in `sending`. Call once before a worker
+    /// starts, and only when no other worker runs on this data folder.
+    pub fn reclaim_interrupted(&self) -> Result<Vec<i64>> {
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let ids: Vec<i64> = {
+                let mut stmt = tx
+                    .prepare("SELECT id FROM invitations WHERE status = 'sending' ORDER BY id")
+                    .map_err(|e| self.store.err(e))?;
+                let rows = stmt
+                    .query_map([], |r| r.get(0))
+                    .map_err(|e| self.store.err(e))?;
+                rows.collect::<rusqlite::Result<_>>()
+                    .map_err(|e| self.store.err(e))?
+            };
+            for &id in &ids {
+                let detail = "Herald stopped while mailing it; it is mailed again";
+                self.step(
+                    tx,
+                    id,
+                    Status::Queued,
+                    Actor::System,
+                    "interrupted",
+                    Some(detail),
+                    now,
+                )?;
+            }
+            Ok(ids)
+        })
+    }
+
+    /// Claims the invitation that has waited longest and is due, and mints its link.
+    pub fn claim_next(&self) -> Result<Option<Claim>> {
+        let now = self.clock.now();
+        let claimed = self.store.write(|tx| {
+            self.sweep_expired_in(tx, now)?;
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM invitations
+                     WHERE status = 'queued' AND coalesce(next_attempt_at, 0) <= ?1
+                     ORDER BY coalesce(next_attempt_at, created_at), id LIMIT 1",
+                    [now],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.store.err(e))?;
+            let Some(id) = id else { return Ok(None) };
+            self.step(tx, id, Status::Sending, Actor::System, "sending", None, now)?;
+            tx.execute(
+                "UPDATE invitations SET attempts = attempts + 1,
+                     first_attempt_at = coalesce(first_attempt_at, ?2)
+                 WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(|e| self.store.err(e))?;
+            let link = store::current_link(tx, id)
+                .map_err(|e| self.store.err(e))?
+                .ok_or(Error::NoSuchInvitation(id))?;
+            Ok(Some((id, link.id)))
+        })?;
+        let Some((id, link_id)) = claimed else {
+            return Ok(None);
+        };
+        match self.mint_link(id) {
+            Ok(link) => Ok(Some(Claim {
+                invitation: self.invitation(id)?,
+                link_id,
+                link,
+            })),
+            Err(e) => {
+                // Not the invitation's fault (a key is gone, the keyring is locked): put it back
+                // untouched and let the caller report the error.
+                self.store.write(|tx| {
+                    self.step(
+                        tx,
+                        id,
+                        Status::Queued,
+                        Actor::System,
+                        "not-sent",
+                        Some(&e.to_string()),
+                        now,
+                    )?;
+                    tx.execute(
+                        "UPDATE invitations SET attempts = attempts - 1 WHERE id = ?1",
+                        [id],
+                    )
+                    .map_err(|e| self.store.err(e))?;
+                    Ok(())
+                })?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Records what became of a claimed invitation's mail. Returns its status afterwards.
+    pub fn record_delivery(&self, claim: &Claim, outcome: &Delivery) -> Result<Status> {
+        let id = claim.invitation.id;
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let row: Option<(String, Option<i64>, u32, Option<Timestamp>)> = tx
+                .query_row(
+                    "SELECT status, link_id, attempts, first_attempt_at FROM invitations WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(|e| self.store.err(e))?;
+            let (status, link_id, attempts, first_attempt) =
+                row.ok_or(Error::NoSuchInvitation(id))?;
+            let status = Status::parse(&status).unwrap_or(Status::Queued);
+            if status != Status::Sending {
+                // Decided or revoked while the mail was on its way: the link says so by itself.
+                let detail = format!("mail outcome after it was {status}: {}", describe(outcome));
+                store::audit(tx, Some(id), now, Actor::System, "mailed-late", None, None, Some(&detail))
+                    .map_err(|e| self.store.err(e))?;
+                return Ok(status);
+            }
+            if link_id != Some(claim.link_id) {
+                let detail = "its link changed while mailing; the new link is mailed";
+                self.outbox_step(tx, id, Status::Queued, "link-changed", Some(detail), Stamp::default(), now)?;
+                self.reset_retry(tx, id, None)?;
+                return Ok(Status::Queued);
+            }
+            match outcome {
+                Delivery::Sent { message_id } => {
+                    let stamp = Stamp { sent_at: true, ..Stamp::default() };
+                    self.outbox_step(tx, id, Status::Sent, "sent", Some(message_id), stamp, now)?;
+                    tx.execute(
+                        "UPDATE invitations SET message_id = ?2, last_error = NULL,
+                             next_attempt_at = NULL, first_attempt_at = NULL
+                         WHERE id = ?1",
+                        params![id, message_id],
+                    )
+                    .map_err(|e| self.store.err(e))?;
+                    Ok(Status::Sent)
+                }
+                Delivery::Retry { reason } if (attempts as usize) <= BACKOFF.len() => {
+                    let wait = jitter(BACKOFF[(attempts as usize).saturating_sub(1)]);
+                    let detail = format!("{reason} (retry in {})", human_duration(wait));
+                    let stamp = Stamp { last_error: Some(reason), ..Stamp::default() };
+                    self.outbox_step(tx, id, Status::Queued, "retry", Some(&detail), stamp, now)?;
+                    self.reset_retry(tx, id, Some(now + wait))?;
+                    Ok(Status::Queued)
+                }
+                Delivery::Retry { reason } => {
+                    let since = first_attempt.map_or(String::new(), |t| {
+                        format!(" over {}", human_duration(now - t))
+                    });
+                    let error = format!("gave up after {attempts} attempts{since}: {reason}");
+                    let stamp = Stamp { last_error: Some(&error), ..Stamp::default() };
+                    self.outbox_step(tx, id, Status::Failed, "failed", Some(&error), stamp, now)?;
+                    Ok(Status::Failed)
+                }
+                Delivery::Failed { reason } => {
+                    let stamp = Stamp { last_error: Some(reason), ..Stamp::default() };
+                    self.outbox_step(tx, id, Status::Failed, "failed", Some(reason), stamp, now)?;
+                    self.reset_retry(tx, id, None)?;
+                    Ok(Status::Failed)
+                }
+            }
+        })
+    }
+
+    /// Seconds until the next queued invitation is due: 0 if one is due now, `None` if none
+    /// is waiting. Lets the worker sleep exactly as long as it may.
+    pub fn next_due_in(&self) -> Result<Option<i64>> {
+        let now = self.clock.now();
+        let next: Option<i64> = self.store.read(|tx| {
+            tx.query_row(
+                "SELECT min(coalesce(next_attempt_at, 0)) FROM invitations WHERE status = 'queued'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.store.err(e))
+        })?;
+        Ok(next.map(|t| (t - now).max(0)))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn outbox_step(
+        &self,
+        tx: &rusqlite::Connection,
+        id: i64,
+        to: Status,
+        action: &str,
+        detail: Option<&str>,
+        stamp: Stamp<'_>,
+        now: Timestamp,
+    ) -> Result<()> {
+        store::transition(tx, id, to, Actor::System, action, detail, stamp, now)
+            .map(drop)
+            .map_err(|e| match e {
+                TransitionError::NotFound => Error::NoSuchInvitation(id),
+                TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
+                TransitionError::Sql(e) => self.store.err(e),
+            })
+    }
+
+    fn reset_retry(
+        &self,
+        tx: &rusqlite::Connection,
+        id: i64,
+        next: Option<Timestamp>,
+    ) -> Result<()> {
+        tx.execute(
+            "UPDATE invitations SET next_attempt_at = ?2 WHERE id = ?1",
+            params![id, next],
+        )
+        .map(drop)
+        .map_err(|e| self.store.err(e))
+    }
+}
+
+fn describe(outcome: &Delivery) -> String {
+    match outcome {
+        Delivery::Sent { message_id } => format!("sent as {message_id}"),
+        Delivery::Retry { reason } | Delivery::Failed { reason } => reason.clone(),
+    }
+}
+
+/// `secs` ± up to 20%, from the OS RNG (a failing RNG just means no jitter).
+fn jitter(secs: i64) -> i64 {
+    let mut b = [0u8; 4];
+    let r = getrandom::fill(&mut b).map_or(0.5, |()| {
+        f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+    });
+    let factor = 0.8 + 0.4 * r;
+    ((secs as f64) * factor).round() as i64
+}
+
+/// `45s`, `5m`, `2h 30m`.
+pub fn human_duration(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s % 3600 < 60 => format!("{}h", s / 3600),
+        s => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        for _ in 0..1000 {
+            let j = jitter(1000);
+            assert!((800..=1200).contains(&j), "{j}");
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(45), "45s");
+        assert_eq!(human_duration(300), "5m");
+        assert_eq!(human_duration(7200), "2h");
+        assert_eq!(human_duration(9000), "2h 30m");
+    }
+}

@@ -1,0 +1,452 @@
+//! The outbox against a real SMTP server: Postfix's smtp-sink, started here on a free loopback
+//! port, which writes each message it receives to a file and can answer commands with soft or
+//! hard errors. Runs inside `scripts/with-keyring.sh` (the real keyring holds the keys).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use herald_core::mail::{run_outbox, OutboxEvent};
+use herald_core::{
+    Clock, Herald, InitParams, LinkCheck, NewInvitations, OpenOptions, SmtpParams, Status, TlsMode,
+};
+use tempfile::TempDir;
+use tokio::sync::{watch, Notify};
+
+const SINK: &str = "/usr/sbin/smtp-sink";
+
+/// A running smtp-sink; killed when dropped.
+struct Sink {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Sink {
+    /// `faults`: smtp-sink options such as `["-r", "RCPT"]` (soft 4xx) or `["-f", "RCPT"]`
+    /// (hard 5xx).
+    fn start(port: u16, dir: &Path, faults: &[&str]) -> Sink {
+        std::fs::create_dir_all(dir).unwrap();
+        let mut cmd = Command::new(SINK);
+        if is_root() {
+            // smtp-sink will not run as root; the user it drops to must write the dump folder.
+            let nobody = Command::new("id").args(["-u", "nobody"]).output().unwrap();
+            let uid: u32 = String::from_utf8(nobody.stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            std::os::unix::fs::chown(dir, Some(uid), None).unwrap();
+            cmd.args(["-u", "nobody"]);
+        }
+        let child = cmd
+            .args(faults)
+            .arg("-d")
+            .arg(format!("{}/%H%M%S.", dir.display()))
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("64")
+            .spawn()
+            .expect("smtp-sink runs (Debian package postfix; scripts/setup.sh installs it)");
+        // Ready when it accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Sink {
+            child,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Fixture {
+    _tmp: TempDir,
+    root: PathBuf,
+    herald: Arc<Herald>,
+    clock: Clock,
+    port: u16,
+}
+
+fn fixture() -> Fixture {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_owned();
+    let clock = Clock::manual(1_900_000_000);
+    let opts = OpenOptions {
+        data_dir: root.join("data"),
+        keyring_service: format!(
+            "herald-outbox-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ),
+        clock: clock.clone(),
+    };
+    let params = InitParams {
+        team: "Rocket Team".into(),
+        owner_name: "Ada Lovelace".into(),
+        from: "invites@example.com".into(),
+        public_url: "https://invite.example.com".into(),
+        reply_to: Some("ada@example.com".into()),
+        ..InitParams::default()
+    };
+    let herald = Herald::init(opts, &params).unwrap().0;
+    let port = free_port();
+    herald
+        .set_smtp(&SmtpParams {
+            host: "127.0.0.1".into(),
+            port,
+            tls: TlsMode::None,
+            user: None,
+            password: None,
+            allow_insecure: false,
+        })
+        .unwrap();
+    Fixture {
+        _tmp: tmp,
+        root,
+        herald: Arc::new(herald),
+        clock,
+        port,
+    }
+}
+
+fn invite(h: &Herald, who: &[&str], note: Option<&str>) -> Vec<i64> {
+    h.create_invitations(&NewInvitations {
+        recipients: who.iter().map(|s| s.to_string()).collect(),
+        note: note.map(str::to_owned),
+        role: Some("engineer".into()),
+        ..NewInvitations::default()
+    })
+    .unwrap()
+    .into_iter()
+    .map(|i| i.id)
+    .collect()
+}
+
+/// A worker on its own runtime, stopped when dropped.
+struct Worker {
+    stop: watch::Sender<bool>,
+    wake: Arc<Notify>,
+    rt: Option<tokio::runtime::Runtime>,
+    events: Arc<std::sync::Mutex<Vec<OutboxEvent>>>,
+}
+
+impl Worker {
+    fn start(h: &Arc<Herald>) -> Worker {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop, rx) = watch::channel(false);
+        let wake = Arc::new(Notify::new());
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = events.clone();
+        rt.spawn(run_outbox(h.clone(), wake.clone(), rx, move |e| {
+            sink.lock().unwrap().push(e)
+        }));
+        Worker {
+            stop,
+            wake,
+            rt: Some(rt),
+            events,
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+fn wait_for(h: &Herald, id: i64, status: Status) -> herald_core::Invitation {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let inv = h.invitation(id).unwrap();
+        if inv.status == status {
+            return inv;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "#{id} stayed {} (last error {:?}), expected {status}",
+            inv.status,
+            inv.last_error
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Undoes quoted-printable soft breaks and `=3D`, enough to read links back out of a message.
+fn unfold_qp(s: &str) -> String {
+    s.replace("=\n", "").replace("=3D", "=")
+}
+
+fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
+    message
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+}
+
+#[test]
+fn invitations_arrive_complete_and_only_at_the_invitee() {
+    let f = fixture();
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    let ids = invite(
+        &f.herald,
+        &["Grace Hopper <grace@example.com>", "alan@example.com"],
+        Some("Welcome <b>aboard</b> & enjoy"),
+    );
+    let _worker = Worker::start(&f.herald);
+    let sent: Vec<_> = ids
+        .iter()
+        .map(|&id| wait_for(&f.herald, id, Status::Sent))
+        .collect();
+    assert!(sent.iter().all(|i| i.sent_at.is_some() && i.attempts == 1));
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    let grace = messages
+        .iter()
+        .find(|m| m.contains("X-Rcpt-Args: <grace@example.com>"))
+        .expect("a message for grace");
+    // One recipient, the invitee: no copy to the owner, no Bcc.
+    assert_eq!(grace.matches("X-Rcpt-Args:").count(), 1);
+    assert!(!grace.contains("Bcc:") && !grace.contains("ada@example.com>\nX-Rcpt"));
+    assert_eq!(
+        header(grace, "From"),
+        Some("\"Ada Lovelace\" <invites@example.com>")
+    );
+    assert_eq!(
+        header(grace, "To"),
+        Some("\"Grace Hopper\" <grace@example.com>")
+    );
+    assert_eq!(
+        header(grace, "Reply-To"),
+        Some("\"Ada Lovelace\" <ada@example.com>")
+    );
+    assert_eq!(
+        header(grace, "Subject"),
+        Some("Ada Lovelace invited you to join Rocket Team")
+    );
+    assert_eq!(
+        header(grace, "List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert!(header(grace, "List-Unsubscribe")
+        .unwrap()
+        .starts_with("<https://invite.example.com/u/"));
+    assert!(header(grace, "Date").is_some());
+    let message_id = header(grace, "Message-ID").unwrap();
+    assert!(message_id.starts_with('<') && message_id.ends_with("@example.com>"));
+    let db = rusqlite::Connection::open(f.root.join("data/herald.db")).unwrap();
+    let stored: String = db
+        .query_row(
+            "SELECT message_id FROM invitations WHERE id = ?1",
+            [ids[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, message_id);
+
+    // Text and HTML; the note is escaped in the HTML; no remote images.
+    let body = unfold_qp(grace);
+    assert!(body.contains("Content-Type: multipart/alternative"));
+    assert!(body.contains("Content-Type: text/plain") && body.contains("Content-Type: text/html"));
+    assert!(body.contains("as engineer"));
+    assert!(
+        body.contains("Welcome &#60;b&#62;aboard&#60;/b&#62; &#38; enjoy"),
+        "{body}"
+    );
+    assert!(!body.contains("<img"));
+    assert!(body.contains("expires on"));
+
+    // The link in the mail is the invitation's live link, and the typed code matches it.
+    let start =
+        body.find("https://invite.example.com/i/").unwrap() + "https://invite.example.com/i/".len();
+    let token: String = body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(matches!(f.herald.check_link(&token).unwrap(), LinkCheck::Live(i) if i.id == ids[0]));
+    let code = f.herald.mint_link(ids[0]).unwrap().code.expose_grouped();
+    assert!(body.contains(&format!("type this code: {code}")), "{body}");
+}
+
+#[test]
+fn a_hard_rejection_fails_with_the_servers_words() {
+    let f = fixture();
+    let _sink = Sink::start(f.port, &f.root.join("mail"), &["-f", "RCPT"]);
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    let inv = wait_for(&f.herald, id, Status::Failed);
+    let error = inv.last_error.unwrap();
+    assert!(
+        error.contains("permanent") && error.contains("5"),
+        "{error}"
+    );
+    assert_eq!(inv.attempts, 1, "a 5xx is not retried");
+}
+
+#[test]
+fn a_soft_rejection_is_retried_later_and_then_delivered() {
+    let f = fixture();
+    let sink = Sink::start(f.port, &f.root.join("mail-soft"), &["-r", "RCPT"]);
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let worker = Worker::start(&f.herald);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let inv = loop {
+        let inv = f.herald.invitation(id).unwrap();
+        if inv.status == Status::Queued && inv.last_error.is_some() {
+            break inv;
+        }
+        assert!(Instant::now() < deadline, "never retried: {inv:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        inv.last_error.as_deref().unwrap().contains("transient"),
+        "{inv:?}"
+    );
+    assert_eq!(inv.attempts, 1);
+    assert!(
+        f.herald.next_due_in().unwrap().unwrap() >= 48,
+        "backs off about a minute"
+    );
+
+    // The server recovers; a minute later the retry goes through.
+    drop(sink);
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    f.clock.advance(75);
+    worker.wake.notify_one();
+    let inv = wait_for(&f.herald, id, Status::Sent);
+    assert_eq!(inv.attempts, 2);
+    assert_eq!(sink.messages().len(), 1);
+    let events = worker.events.lock().unwrap().clone();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, OutboxEvent::Retrying { .. })),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(|e| matches!(e, OutboxEvent::Sent { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_server_that_is_down_is_retried_and_attempts_are_bounded() {
+    let f = fixture();
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    // Nothing listens on the port: every attempt is a connection failure, which is transient.
+    for attempt in 1..=6u32 {
+        let claim = f.herald.claim_next().unwrap().expect("due");
+        let reason = "Connection refused".to_owned();
+        let status = f
+            .herald
+            .record_delivery(&claim, &herald_core::Delivery::Retry { reason })
+            .unwrap();
+        let inv = f.herald.invitation(id).unwrap();
+        assert_eq!(inv.attempts, attempt);
+        if attempt <= 5 {
+            assert_eq!(status, Status::Queued);
+            assert!(
+                f.herald.claim_next().unwrap().is_none(),
+                "not due before its backoff"
+            );
+            f.clock
+                .advance(herald_core::BACKOFF[attempt as usize - 1] * 6 / 5 + 1);
+        } else {
+            assert_eq!(status, Status::Failed);
+            let error = inv.last_error.unwrap();
+            assert!(
+                error.starts_with("gave up after 6 attempts over"),
+                "{error}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_mailing_is_reclaimed_and_sent() {
+    let f = fixture();
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    // A worker claims it, then the process dies before recording anything.
+    let claim = f.herald.claim_next().unwrap().unwrap();
+    drop(claim);
+    assert_eq!(f.herald.invitation(id).unwrap().status, Status::Sending);
+    let worker = Worker::start(&f.herald);
+    wait_for(&f.herald, id, Status::Sent);
+    assert_eq!(sink.messages().len(), 1);
+    let events = worker.events.lock().unwrap().clone();
+    assert_eq!(events[0], OutboxEvent::Reclaimed { ids: vec![id] });
+}
+
+#[test]
+fn a_link_replaced_while_mailing_is_mailed_again() {
+    let f = fixture();
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let claim = f.herald.claim_next().unwrap().unwrap();
+    // The owner retires the key while the mail is on its way, and reissues.
+    f.herald.rotate_key().unwrap();
+    f.herald.retire_key(1).unwrap();
+    f.herald.reissue().unwrap();
+    let status = f
+        .herald
+        .record_delivery(
+            &claim,
+            &herald_core::Delivery::Sent {
+                message_id: "<x@example.com>".into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        status,
+        Status::Queued,
+        "the mail carried a dead link: mail the new one"
+    );
+    let again = f.herald.claim_next().unwrap().unwrap();
+    assert_eq!(again.invitation.id, id);
+    assert_ne!(again.link.token.expose(), claim.link.token.expose());
+}
