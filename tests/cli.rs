@@ -236,6 +236,7 @@ fn help_on_every_command() {
         &["init"],
         &["smtp"],
         &["smtp", "set"],
+        &["smtp", "test"],
         &["invite"],
         &["invite", "create"],
         &["invite", "list"],
@@ -651,6 +652,99 @@ fn smtp_settings_keep_the_password_in_the_keyring() {
 }
 
 #[test]
+fn smtp_test_reports_the_servers_answer() {
+    let env = Env::new();
+    env.init();
+    let args = ["smtp", "test", "--to", "grace@example.com"];
+    assert_refused(&env.run(&args), "SMTP is not set up yet", &args);
+    assert_refused(
+        &env.run(&["smtp", "test", "--to", "nope"]),
+        "not an email address",
+        &args,
+    );
+
+    // Nothing listens on this port: the error says what the connection did.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    env.ok(&[
+        "smtp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &closed,
+        "--tls",
+        "none",
+    ]);
+    let out = env.run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("herald: the SMTP server did not take the test message:"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // A real server: smtp-sink on a free port, dumping what it receives.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dump = env.tmp.path().join("mail");
+    std::fs::create_dir_all(&dump).unwrap();
+    let mut sink = Command::new("/usr/sbin/smtp-sink");
+    if running_as_root() {
+        Command::new("chown")
+            .arg("nobody")
+            .arg(&dump)
+            .status()
+            .unwrap();
+        sink.args(["-u", "nobody"]);
+    }
+    let mut sink = sink
+        .arg("-d")
+        .arg(format!("{}/%H%M%S.", dump.display()))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("16")
+        .spawn()
+        .unwrap();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    env.ok(&[
+        "smtp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--tls",
+        "none",
+    ]);
+    let out = env.ok(&args);
+    sink.kill().unwrap();
+    sink.wait().unwrap();
+    assert!(
+        out.contains("accepted the test message for grace@example.com"),
+        "{out}"
+    );
+    let mail: Vec<_> = std::fs::read_dir(&dump).unwrap().collect();
+    assert_eq!(mail.len(), 1);
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+#[test]
 fn an_unreachable_keyring_is_explained_and_nothing_is_written() {
     let env = Env::new();
     env.init();
@@ -689,7 +783,7 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
     let addr = line
         .split("http://")
         .nth(1)
-        .and_then(|s| s.split(';').next())
+        .and_then(|s| s.split([' ', ';']).next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
     let mut s = TcpStream::connect(&addr).unwrap();

@@ -68,6 +68,12 @@ pub struct InitArgs {
 pub enum SmtpCommand {
     /// Save the SMTP server settings; the password goes to the OS keyring
     Set(SmtpSetArgs),
+    /// Send a test message (no invitation, no link) and report the server's answer
+    Test {
+        /// Where to send the test message
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

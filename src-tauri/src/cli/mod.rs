@@ -16,7 +16,8 @@ use args::{
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_core::{
-    ErrorKind, Herald, InitOutcome, ListFilter, NewInvitations, OpenOptions, SmtpParams, TlsMode,
+    Delivery, ErrorKind, Herald, InitOutcome, ListFilter, NewInvitations, OpenOptions, SmtpParams,
+    TlsMode,
 };
 use zeroize::Zeroizing;
 
@@ -35,6 +36,10 @@ pub enum CliError {
     Gui(#[from] crate::gui::GuiError),
     #[error("could not read the password from standard input: {0}")]
     PasswordInput(io::Error),
+    #[error(transparent)]
+    Mail(#[from] herald_core::mail::MailError),
+    #[error("the SMTP server did not take the test message: {0}")]
+    SmtpTest(String),
     #[error("could not start the server's runtime: {0}")]
     Runtime(io::Error),
     #[error("could not write the output: {0}")]
@@ -45,6 +50,7 @@ impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
+            CliError::Mail(herald_core::mail::MailError::NotConfigured) => EXIT_BAD_REQUEST,
             _ => EXIT_ENVIRONMENT,
         }
     }
@@ -97,8 +103,8 @@ fn clap_error(e: clap::Error) -> ExitCode {
 /// `herald invite create`: the words of the command line that name commands, for hints.
 fn command_path() -> String {
     const COMMANDS: &[&str] = &[
-        "init", "smtp", "set", "invite", "create", "list", "show", "resend", "renew", "revoke",
-        "key", "status", "rotate", "retire", "reissue", "serve",
+        "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
+        "revoke", "key", "status", "rotate", "retire", "reissue", "serve",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -127,6 +133,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Init(a) => init(&mut out, opts, a),
         Command::Smtp(SmtpCommand::Set(a)) => smtp_set(&mut out, &Herald::open(opts)?, a),
+        Command::Smtp(SmtpCommand::Test { to }) => smtp_test(&mut out, &Herald::open(opts)?, &to),
         Command::Invite(c) => invite(&mut out, &Herald::open(opts)?, c),
         Command::Key(c) => key(&mut out, &Herald::open(opts)?, c),
         Command::Serve(a) => {
@@ -211,6 +218,43 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
         None => writeln!(out, ", no login.")?,
     }
     Ok(())
+}
+
+fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError> {
+    let to = herald_core::validate::Email::parse(to).map_err(herald_core::Error::from)?;
+    let smtp = h
+        .smtp()?
+        .ok_or(herald_core::mail::MailError::NotConfigured)?;
+    let general = h.general()?;
+    let message_id = herald_core::mail::new_message_id(&general.from);
+    let message = herald_core::mail::test_message(&general, to.as_str(), &message_id)?;
+    let password = h
+        .keyring()
+        .smtp_password()
+        .map_err(herald_core::Error::from)?;
+    // The pooled transport lives and dies inside the runtime (it spawns on drop).
+    let delivery = runtime()?.block_on(async {
+        let mailer = herald_core::mail::Mailer::new(&smtp, password)?;
+        Ok::<_, CliError>(mailer.send(&message).await)
+    })?;
+    match delivery {
+        Delivery::Sent { message_id } => {
+            writeln!(
+                out,
+                "{}:{} accepted the test message for {to} ({message_id}).",
+                smtp.host, smtp.port
+            )?;
+            Ok(())
+        }
+        Delivery::Retry { reason } | Delivery::Failed { reason } => Err(CliError::SmtpTest(reason)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
 }
 
 /// One line, without its line ending; the rest of the input is ignored.
@@ -311,7 +355,7 @@ fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliErro
         let n = list.len();
         writeln!(
             out,
-            "Queued {n} invitation{}:",
+            "Queued {n} invitation{}; Herald mails queued invitations while it runs (the window or `herald serve`):",
             if n == 1 { "" } else { "s" }
         )?;
         output::invitations_table(out, &list)?;
@@ -379,23 +423,58 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     let keys = h.key_status()?;
     let team = h.general()?.team;
     let herald = Arc::new(h);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let listener = herald_server::bind(a.bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
-        let mut out = io::stdout().lock();
-        writeln!(out, "Herald {} is serving the confirmation site for {team} on http://{addr}; press Ctrl-C to stop.", env!("CARGO_PKG_VERSION"))?;
+        say(&format!(
+            "Herald {} is serving the confirmation site for {team} on http://{addr} and mailing queued invitations; press Ctrl-C to stop.",
+            env!("CARGO_PKG_VERSION")
+        ))?;
         if !keys.needing_reissue.is_empty() {
-            writeln!(out, "Note: {} pending invitation(s) have no working link; run `herald key reissue`.", keys.needing_reissue.len())?;
+            say(&format!(
+                "Note: {} pending invitation(s) have no working link; run `herald key reissue`.",
+                keys.needing_reissue.len()
+            ))?;
         }
-        out.flush()?;
-        drop(out);
-        herald_server::run(listener, herald, shutdown_signal()).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let outbox = tokio::spawn(herald_core::mail::run_outbox(
+            herald.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            stop_rx,
+            |e| {
+                let _ = say(&outbox_line(&e));
+            },
+        ));
+        let served = herald_server::run(listener, herald, shutdown_signal()).await;
+        let _ = stop_tx.send(true);
+        let _ = outbox.await;
+        served?;
         Ok::<(), CliError>(())
     })
+}
+
+/// One progress line on stdout, flushed at once (stdout may be a pipe or a log).
+fn say(line: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
+}
+
+fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
+    use herald_core::mail::OutboxEvent as E;
+    match e {
+        E::Reclaimed { ids } => format!(
+            "outbox: {} invitation(s) interrupted by a stop are queued again",
+            ids.len()
+        ),
+        E::Sent { id, email } => format!("outbox: sent #{id} to {email}"),
+        E::Retrying { id, email, reason } => {
+            format!("outbox: #{id} to {email} will be retried: {reason}")
+        }
+        E::Failed { id, email, reason } => format!("outbox: #{id} to {email} failed: {reason}"),
+        E::Stalled { message } => format!("outbox: waiting: {message}"),
+    }
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.
