@@ -180,9 +180,15 @@ impl Env {
 
     /// What the outbox (a later issue) records after a delivery.
     fn mark_sent(&self, id: i64) {
-        self.db()
-            .execute("UPDATE invitations SET status = 'sent' WHERE id = ?1", [id])
+        let db = self.db();
+        db.execute("UPDATE invitations SET status = 'sent' WHERE id = ?1", [id])
             .unwrap();
+        db.execute(
+            "INSERT INTO audit (invitation_id, at, actor, action, from_status, to_status)
+             VALUES (?1, strftime('%s','now'), 'system', 'sent', 'sending', 'sent')",
+            [id],
+        )
+        .unwrap();
     }
 }
 
@@ -249,6 +255,7 @@ fn help_on_every_command() {
         &["key", "rotate"],
         &["key", "retire"],
         &["key", "reissue"],
+        &["limits"],
         &["serve"],
     ] {
         let mut args = path.to_vec();
@@ -592,6 +599,50 @@ fn the_lifecycle_never_shows_a_token_or_code() {
         );
         assert!(!contains(&seen, secret), "a token or code was printed");
     }
+}
+
+#[test]
+fn limits_are_shown_set_and_enforced() {
+    let env = Env::new();
+    env.init();
+    assert_eq!(
+        env.ok(&["limits"]).trim(),
+        "Each address gets at most 3 mails a day and 5 in 30 days."
+    );
+    let before = env.snapshot();
+    for args in [
+        &["limits", "--per-day", "0"][..],
+        &["limits", "--per-day", "6"],
+        &["limits", "--per-month", "101"],
+    ] {
+        assert_refused(&env.run(args), "do not work", args);
+        assert_eq!(env.snapshot(), before);
+    }
+    assert_refused(
+        &env.run(&["limits", "--per-day", "x"]),
+        "invalid value 'x'",
+        &["limits"],
+    );
+    assert_eq!(
+        env.ok(&["limits", "--per-day", "1"]).trim(),
+        "Each address gets at most 1 mail a day and 5 in 30 days."
+    );
+
+    env.ok(&["invite", "create", "ada@example.com"]);
+    env.mark_sent(1);
+    let before = env.snapshot();
+    let args = ["invite", "resend", "1"];
+    assert_refused(
+        &env.run(&args),
+        "ada@example.com has already been mailed 1 time(s) in the last day",
+        &args,
+    );
+    assert_refused(
+        &env.run(&["invite", "renew", "1"]),
+        "try again after",
+        &args,
+    );
+    assert_eq!(env.snapshot(), before);
 }
 
 #[test]

@@ -38,8 +38,20 @@ pub enum Command {
     /// Inspect and manage the signing keys kept in the OS keyring
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Run the confirmation site (headless, for an always-on host)
+    /// Show or change how often one address may be mailed
+    Limits(LimitsArgs),
+    /// Run the confirmation site and mail queued invitations (headless, for an always-on host)
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LimitsArgs {
+    /// At most this many mails to one address in a day [default: 3]
+    #[arg(long, value_name = "N")]
+    pub per_day: Option<u32>,
+    /// At most this many mails to one address in 30 days [default: 5]
+    #[arg(long, value_name = "N")]
+    pub per_month: Option<u32>,
 }
 
 #[derive(Debug, Args)]

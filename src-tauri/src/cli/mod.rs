@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{
-    Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, ServeArgs, SmtpCommand, SmtpSetArgs,
+    Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, ServeArgs, SmtpCommand,
+    SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_core::{
@@ -104,7 +105,7 @@ fn clap_error(e: clap::Error) -> ExitCode {
 fn command_path() -> String {
     const COMMANDS: &[&str] = &[
         "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
-        "revoke", "key", "status", "rotate", "retire", "reissue", "serve",
+        "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -136,6 +137,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Smtp(SmtpCommand::Test { to }) => smtp_test(&mut out, &Herald::open(opts)?, &to),
         Command::Invite(c) => invite(&mut out, &Herald::open(opts)?, c),
         Command::Key(c) => key(&mut out, &Herald::open(opts)?, c),
+        Command::Limits(a) => limits(&mut out, &Herald::open(opts)?, a),
         Command::Serve(a) => {
             drop(out);
             serve(Herald::open(opts)?, a)
@@ -248,6 +250,23 @@ fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError>
         }
         Delivery::Retry { reason } | Delivery::Failed { reason } => Err(CliError::SmtpTest(reason)),
     }
+}
+
+fn limits(out: &mut impl Write, h: &Herald, a: LimitsArgs) -> Result<(), CliError> {
+    let mut limits = h.limits()?;
+    if a.per_day.is_some() || a.per_month.is_some() {
+        limits.per_day = a.per_day.unwrap_or(limits.per_day);
+        limits.per_month = a.per_month.unwrap_or(limits.per_month);
+        limits = h.set_limits(limits)?;
+    }
+    writeln!(
+        out,
+        "Each address gets at most {} mail{} a day and {} in 30 days.",
+        limits.per_day,
+        if limits.per_day == 1 { "" } else { "s" },
+        limits.per_month
+    )?;
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

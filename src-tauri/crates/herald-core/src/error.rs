@@ -39,6 +39,17 @@ pub enum Error {
     #[error("{email} already has a pending invitation (#{id}); `herald invite resend {id}` mails it again")]
     AlreadyInvited { email: String, id: i64 },
 
+    #[error("{email} asked never to be invited again, and Herald keeps that promise; nobody can override it")]
+    OptedOut { email: String },
+
+    #[error("{email} has already been mailed {count} time(s) in the last {period}, the most allowed; try again after {until} (or change the limit with `herald limits`)")]
+    MailLimit {
+        email: String,
+        count: u32,
+        period: &'static str,
+        until: String,
+    },
+
     #[error("invitation #{id} is {status}; resend works on sent, failed or expired invitations")]
     NothingToResend { id: i64, status: Status },
 
@@ -131,6 +142,8 @@ impl Error {
             | Error::NoSuchInvitation(_)
             | Error::IllegalTransition { .. }
             | Error::AlreadyInvited { .. }
+            | Error::OptedOut { .. }
+            | Error::MailLimit { .. }
             | Error::NothingToResend { .. }
             | Error::LinkEnded { .. }
             | Error::NoSuchKeyVersion(_)

@@ -86,6 +86,7 @@ impl Herald {
                         id,
                     });
                 }
+                self.check_may_mail(tx, r.email.as_str(), 1, now)?;
             }
             let (key_version, _key) = self.current_key_in(tx, now)?;
             let mut ids = Vec::with_capacity(recipients.len());
@@ -149,6 +150,7 @@ impl Herald {
                 .ok_or(Error::NoSuchInvitation(id))?;
             match inv.status {
                 Status::Sent | Status::Failed => {
+                    self.check_may_mail(tx, &inv.email, 1, now)?;
                     self.step(tx, id, Status::Queued, Actor::Owner, "resend", None, now)?;
                     self.reset_outbox(tx, id)?;
                     Ok(false)
@@ -182,6 +184,9 @@ impl Herald {
                     to: Status::Queued,
                 });
             }
+            // A queued invitation is already counted: renewing it mails nothing extra.
+            let adding = u32::from(inv.status != Status::Queued);
+            self.check_may_mail(tx, &inv.email, adding, now)?;
             let (key_version, _key) = self.current_key_in(tx, now)?;
             store::end_current_link(tx, id, "renewed", now).map_err(|e| self.store.err(e))?;
             let nonce = token::new_nonce().map_err(|e| Error::Random(e.to_string()))?;

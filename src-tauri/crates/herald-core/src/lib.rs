@@ -13,6 +13,7 @@ mod links;
 pub mod mail;
 pub mod model;
 mod outbox;
+mod policy;
 pub mod secrets;
 pub mod settings;
 pub mod state;
@@ -28,4 +29,5 @@ pub use keys::{KeyPresence, KeyStatus, KeyVersionInfo, ReissueReport, RetireRepo
 pub use links::{EndReason, LinkCheck, MintedLink};
 pub use model::{Actor, AuditEntry, Invitation, ListFilter, Status};
 pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
-pub use settings::{General, Smtp, TlsMode};
+pub use policy::{OptOutSource, MAX_PER_MONTH};
+pub use settings::{General, Limits, Smtp, TlsMode};

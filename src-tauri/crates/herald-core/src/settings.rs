@@ -56,3 +56,20 @@ pub struct Smtp {
     #[serde(default)]
     pub allow_insecure: bool,
 }
+
+/// How often one address may be mailed: politeness, and protection against a mistake or a
+/// stolen session turning Herald into a spam cannon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    pub per_day: u32,
+    pub per_month: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            per_day: 3,
+            per_month: 5,
+        }
+    }
+}

@@ -58,6 +58,12 @@ pub enum ValidationError {
     BatchTooLarge { count: usize, max: usize },
     #[error("the SMTP password is empty")]
     EmptyPassword,
+    #[error("limits of {per_day} a day and {per_month} in 30 days do not work: allow at least 1 a day, no fewer in 30 days than in a day, and at most {max} in 30 days")]
+    Limits {
+        per_day: u32,
+        per_month: u32,
+        max: u32,
+    },
     #[error("a password needs a user name: add --user NAME")]
     PasswordWithoutUser,
     #[error("--name applies to one address, but {count} were given; write each as \"Name <address>\" instead")]

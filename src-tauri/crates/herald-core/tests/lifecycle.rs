@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use herald_core::token::{self, Claims, HmacKey, Purpose};
 use herald_core::{
-    Clock, EndReason, Error, Herald, InitParams, KeyPresence, LinkCheck, ListFilter,
-    NewInvitations, OpenOptions, SmtpParams, Status, TlsMode,
+    Clock, Delivery, EndReason, Error, Herald, InitParams, KeyPresence, Limits, LinkCheck,
+    ListFilter, NewInvitations, OpenOptions, OptOutSource, SmtpParams, Status, TlsMode,
 };
 use tempfile::TempDir;
 use zeroize::Zeroizing;
@@ -548,4 +548,122 @@ fn init_again_updates_settings_and_keeps_the_install() {
     ));
     let grace = invite(&h, &["grace@example.com"])[0];
     assert_eq!(h.invitation(grace).unwrap().expires_at, START + 3 * DAY);
+}
+
+/// What the outbox does when the server accepts the mail.
+fn deliver(h: &Herald) {
+    let claim = h.claim_next().unwrap().expect("something to mail");
+    let sent = Delivery::Sent {
+        message_id: "<test@example.com>".into(),
+    };
+    assert_eq!(h.record_delivery(&claim, &sent).unwrap(), Status::Sent);
+}
+
+#[test]
+fn an_opt_out_withdraws_and_blocks_for_good() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let t = token_for(&h, id);
+    assert!(h
+        .opt_out("ADA@example.com", OptOutSource::OneClick)
+        .unwrap());
+    assert!(
+        !h.opt_out("ada@example.com", OptOutSource::NeverAgain)
+            .unwrap(),
+        "already"
+    );
+    assert!(h.is_opted_out("ada@example.com").unwrap());
+    assert_eq!(h.invitation(id).unwrap().status, Status::Revoked);
+    assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Revoked(_)));
+    let last = h.history(id).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor),
+        ("opted-out", herald_core::Actor::Invitee)
+    );
+
+    let e = h
+        .create_invitations(&NewInvitations {
+            recipients: vec!["grace@example.com".into(), "Ada <ada@example.com>".into()],
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::OptedOut { .. }), "{e}");
+    assert!(e.to_string().contains("nobody can override it"), "{e}");
+    assert_eq!(
+        h.invitations(&ListFilter::default()).unwrap().len(),
+        1,
+        "all or nothing"
+    );
+}
+
+#[test]
+fn mails_per_address_are_limited_per_day_and_month() {
+    let f = Fixture::new();
+    let h = f.init();
+    assert_eq!(
+        h.limits().unwrap(),
+        Limits {
+            per_day: 3,
+            per_month: 5
+        }
+    );
+    assert!(h
+        .set_limits(Limits {
+            per_day: 0,
+            per_month: 5
+        })
+        .is_err());
+    assert!(h
+        .set_limits(Limits {
+            per_day: 4,
+            per_month: 3
+        })
+        .is_err());
+    h.set_limits(Limits {
+        per_day: 2,
+        per_month: 3,
+    })
+    .unwrap();
+
+    let id = invite(&h, &["ada@example.com"])[0];
+    deliver(&h);
+    h.resend(id).unwrap();
+    deliver(&h);
+    let e = h.resend(id).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::MailLimit {
+                count: 2,
+                period: "day",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        h.invitation(id).unwrap().status,
+        Status::Sent,
+        "nothing changed"
+    );
+
+    f.clock.advance(DAY + 1);
+    h.resend(id).unwrap();
+    deliver(&h);
+    f.clock.advance(DAY + 1);
+    let e = h.renew(id, None).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::MailLimit {
+                count: 3,
+                period: "30 days",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    f.clock.advance(30 * DAY);
+    h.renew(id, None).unwrap();
 }

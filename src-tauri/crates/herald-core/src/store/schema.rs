@@ -4,7 +4,7 @@
 
 use rusqlite_migration::{Migrations, M};
 
-pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
+pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3)];
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -88,6 +88,16 @@ CREATE INDEX audit_by_invitation ON audit (invitation_id, id);
 const V2: &str = r#"
 ALTER TABLE invitations ADD COLUMN message_id TEXT;
 ALTER TABLE invitations ADD COLUMN first_attempt_at INTEGER;
+"#;
+
+/// Addresses that asked never to be invited again. The owner cannot remove one: that is the
+/// point of the promise.
+const V3: &str = r#"
+CREATE TABLE opt_outs (
+    email  TEXT PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    source TEXT NOT NULL CHECK (source IN ('one-click','never-again'))
+) STRICT;
 "#;
 
 #[cfg(test)]

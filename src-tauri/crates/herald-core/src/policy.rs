@@ -1,0 +1,171 @@
+//! Politeness: addresses that asked never to be invited again, and how often one address may be
+//! mailed. Both are checked when a mail is queued (create, resend, renew), inside the same
+//! transaction, so the owner learns at once and nothing half-happens.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::clock::{rfc3339, Timestamp};
+use crate::error::{Error, Result};
+use crate::herald::Herald;
+use crate::model::{Actor, Status};
+use crate::settings::Limits;
+use crate::store;
+use crate::validate::{Email, ValidationError};
+
+const SECTION_LIMITS: &str = "limits";
+const DAY: i64 = 86_400;
+const MONTH: i64 = 30 * DAY;
+/// A ceiling on the settable limits: Herald invites people, it does not send newsletters.
+pub const MAX_PER_MONTH: u32 = 100;
+
+/// How an invitee asked not to be invited again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptOutSource {
+    /// The one-click unsubscribe of the mail (RFC 8058).
+    OneClick,
+    /// "Never invite me again" on the confirmation page.
+    NeverAgain,
+}
+
+impl OptOutSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            OptOutSource::OneClick => "one-click",
+            OptOutSource::NeverAgain => "never-again",
+        }
+    }
+}
+
+impl Herald {
+    pub fn limits(&self) -> Result<Limits> {
+        let json = self
+            .store
+            .read(|tx| store::settings_get(tx, SECTION_LIMITS).map_err(|e| self.store.err(e)))?;
+        Ok(json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn set_limits(&self, limits: Limits) -> Result<Limits> {
+        if limits.per_day == 0
+            || limits.per_month < limits.per_day
+            || limits.per_month > MAX_PER_MONTH
+        {
+            return Err(ValidationError::Limits {
+                per_day: limits.per_day,
+                per_month: limits.per_month,
+                max: MAX_PER_MONTH,
+            }
+            .into());
+        }
+        let json = serde_json::to_string(&limits).map_err(|e| Error::DatabaseContent {
+            path: self.store.path().to_owned(),
+            detail: e.to_string(),
+        })?;
+        self.store.write(|tx| {
+            store::settings_set(tx, SECTION_LIMITS, &json).map_err(|e| self.store.err(e))
+        })?;
+        Ok(limits)
+    }
+
+    /// Records that an address never wants to be invited again, and withdraws its pending
+    /// invitations. Returns false if it had already asked. Used by the confirmation site.
+    pub fn opt_out(&self, email: &str, source: OptOutSource) -> Result<bool> {
+        let email = Email::parse(email)?;
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            let added = tx
+                .execute(
+                    "INSERT INTO opt_outs (email, at, source) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (email) DO NOTHING",
+                    params![email.as_str(), now, source.as_str()],
+                )
+                .map_err(|e| self.store.err(e))?
+                == 1;
+            while let Some(id) =
+                store::pending_for_email(tx, email.as_str()).map_err(|e| self.store.err(e))?
+            {
+                let detail = "the invitee asked never to be invited again";
+                self.step(
+                    tx,
+                    id,
+                    Status::Revoked,
+                    Actor::Invitee,
+                    "opted-out",
+                    Some(detail),
+                    now,
+                )?;
+                store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
+            }
+            Ok(added)
+        })
+    }
+
+    pub fn is_opted_out(&self, email: &str) -> Result<bool> {
+        let email = Email::parse(email)?;
+        self.store
+            .read(|tx| opted_out(tx, email.as_str()).map_err(|e| self.store.err(e)))
+    }
+
+    /// Refuses to queue `adding` more mails to `email` if it opted out or the limits would be
+    /// passed. Mails already queued count, so a burst cannot slip past the limit.
+    pub(crate) fn check_may_mail(
+        &self,
+        tx: &Connection,
+        email: &str,
+        adding: u32,
+        now: Timestamp,
+    ) -> Result<()> {
+        if opted_out(tx, email).map_err(|e| self.store.err(e))? {
+            return Err(Error::OptedOut {
+                email: email.to_owned(),
+            });
+        }
+        let limits: Limits = store::settings_get(tx, SECTION_LIMITS)
+            .map_err(|e| self.store.err(e))?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        let pending: u32 = tx
+            .query_row(
+                "SELECT count(*) FROM invitations
+                 WHERE email = ?1 AND status IN ('queued','sending')",
+                [email],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.store.err(e))?;
+        for (period, span, limit) in [
+            ("day", DAY, limits.per_day),
+            ("30 days", MONTH, limits.per_month),
+        ] {
+            let (sent, oldest): (u32, Option<Timestamp>) = tx
+                .query_row(
+                    "SELECT count(*), min(a.at) FROM audit a JOIN invitations i ON i.id = a.invitation_id
+                     WHERE i.email = ?1 AND a.action = 'sent' AND a.at > ?2",
+                    params![email, now - span],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(|e| self.store.err(e))?;
+            let count = sent + pending;
+            if count + adding > limit {
+                return Err(Error::MailLimit {
+                    email: email.to_owned(),
+                    count,
+                    period,
+                    until: oldest.map_or_else(
+                        || "the mails already queued have gone out".to_owned(),
+                        |t| rfc3339(t + span),
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn opted_out(c: &Connection, email: &str) -> rusqlite::Result<bool> {
+    c.query_row("SELECT 1 FROM opt_outs WHERE email = ?1", [email], |_| {
+        Ok(())
+    })
+    .optional()
+    .map(|r| r.is_some())
+}
