@@ -168,38 +168,18 @@ pub struct CreateArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum StatusArg {
-    Queued,
-    Sending,
-    Sent,
-    Failed,
-    Accepted,
-    Declined,
-    Expired,
-    Revoked,
-}
-
-impl From<StatusArg> for Status {
-    fn from(s: StatusArg) -> Status {
-        match s {
-            StatusArg::Queued => Status::Queued,
-            StatusArg::Sending => Status::Sending,
-            StatusArg::Sent => Status::Sent,
-            StatusArg::Failed => Status::Failed,
-            StatusArg::Accepted => Status::Accepted,
-            StatusArg::Declined => Status::Declined,
-            StatusArg::Expired => Status::Expired,
-            StatusArg::Revoked => Status::Revoked,
-        }
-    }
+/// `--status`: the core's own names, listed in `--help`, parsed by the core.
+fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Status::ALL.map(Status::as_str))
+        .try_map(|s| s.parse::<Status>())
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only invitations with this status
-    #[arg(long, value_enum)]
-    pub status: Option<StatusArg>,
+    #[arg(long, value_parser = status_parser())]
+    pub status: Option<Status>,
     /// Print one JSON object per invitation
     #[arg(long)]
     pub json: bool,

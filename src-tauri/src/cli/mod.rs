@@ -288,9 +288,7 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
     match c {
         InviteCommand::Create(a) => create(out, h, a),
         InviteCommand::List(a) => {
-            let list = h.invitations(&ListFilter {
-                status: a.status.map(Into::into),
-            })?;
+            let list = h.invitations(&ListFilter { status: a.status })?;
             if a.json {
                 output::invitations_json(out, &list)?;
             } else if list.is_empty() {

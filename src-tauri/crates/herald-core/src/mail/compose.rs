@@ -33,9 +33,8 @@ pub fn links(general: &General, link: &MintedLink) -> Links {
     }
 }
 
-#[derive(Template)]
-#[template(path = "invitation.txt")]
-struct Text<'a> {
+/// What both parts of the mail say.
+struct Fields<'a> {
     invitee_name: Option<&'a str>,
     owner: &'a str,
     team: &'a str,
@@ -49,18 +48,16 @@ struct Text<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "invitation.txt")]
+struct Text<'a> {
+    m: &'a Fields<'a>,
+}
+
+/// The HTML part: askama escapes every value, since names and notes are the owner's text.
+#[derive(Template)]
 #[template(path = "invitation.html")]
 struct Html<'a> {
-    invitee_name: Option<&'a str>,
-    owner: &'a str,
-    team: &'a str,
-    role: &'a str,
-    note: Option<&'a str>,
-    accept_url: &'a str,
-    code_url: &'a str,
-    code: &'a str,
-    expires: &'a str,
-    unsubscribe_url: &'a str,
+    m: &'a Fields<'a>,
 }
 
 /// A fresh Message-ID for each send, at the sender's domain, from the OS RNG.
@@ -96,7 +93,7 @@ pub fn compose(
     let links = links(general, link);
     let code = link.code.expose_grouped();
     let expires = readable_time(invitation.expires_at);
-    let text = Text {
+    let fields = Fields {
         invitee_name: invitation.name.as_deref(),
         owner: &general.owner_name,
         team: &general.team,
@@ -107,23 +104,10 @@ pub fn compose(
         code: &code,
         expires: &expires,
         unsubscribe_url: &links.unsubscribe,
-    }
-    .render()
-    .map_err(|e| MailError::Template(e.to_string()))?;
-    let html = Html {
-        invitee_name: invitation.name.as_deref(),
-        owner: &general.owner_name,
-        team: &general.team,
-        role: &invitation.role,
-        note: invitation.note.as_deref(),
-        accept_url: &links.accept,
-        code_url: &links.code_page,
-        code: &code,
-        expires: &expires,
-        unsubscribe_url: &links.unsubscribe,
-    }
-    .render()
-    .map_err(|e| MailError::Template(e.to_string()))?;
+    };
+    let template_err = |e: askama::Error| MailError::Template(e.to_string());
+    let text = Text { m: &fields }.render().map_err(template_err)?;
+    let html = Html { m: &fields }.render().map_err(template_err)?;
 
     let address = |a: &str| a.parse().map_err(|_| MailError::Address(a.to_owned()));
     let from = Mailbox::new(Some(general.owner_name.clone()), address(&general.from)?);
