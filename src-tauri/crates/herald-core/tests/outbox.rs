@@ -450,3 +450,27 @@ fn a_link_replaced_while_mailing_is_mailed_again() {
     assert_eq!(again.invitation.id, id);
     assert_ne!(again.link.token.expose(), claim.link.token.expose());
 }
+
+#[test]
+fn a_disconnect_mid_mail_is_retried() {
+    let f = fixture();
+    // smtp-sink hangs up, without a reply, when the message data begins.
+    let _sink = Sink::start(f.port, &f.root.join("mail"), &["-q", "DATA"]);
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let inv = f.herald.invitation(id).unwrap();
+        if inv.status == Status::Queued && inv.last_error.is_some() {
+            assert_eq!(inv.attempts, 1);
+            break;
+        }
+        assert_ne!(
+            inv.status,
+            Status::Failed,
+            "a dropped connection is not a refusal: {inv:?}"
+        );
+        assert!(Instant::now() < deadline, "never retried: {inv:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
