@@ -741,32 +741,8 @@ fn smtp_test_reports_the_servers_answer() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
     // A real server: smtp-sink on a free port, dumping what it receives.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let dump = env.tmp.path().join("mail");
-    std::fs::create_dir_all(&dump).unwrap();
-    let mut sink = Command::new("/usr/sbin/smtp-sink");
-    if running_as_root() {
-        Command::new("chown")
-            .arg("nobody")
-            .arg(&dump)
-            .status()
-            .unwrap();
-        sink.args(["-u", "nobody"]);
-    }
-    let mut sink = sink
-        .arg("-d")
-        .arg(format!("{}/%H%M%S.", dump.display()))
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("16")
-        .spawn()
-        .unwrap();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut sink, port) = start_sink(&dump);
     env.ok(&[
         "smtp",
         "set",
@@ -786,6 +762,133 @@ fn smtp_test_reports_the_servers_answer() {
     );
     let mail: Vec<_> = std::fs::read_dir(&dump).unwrap().collect();
     assert_eq!(mail.len(), 1);
+}
+
+/// Postfix's smtp-sink on a free loopback port, writing each message to a file in `dump`.
+fn start_sink(dump: &Path) -> (std::process::Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::create_dir_all(dump).unwrap();
+    let mut sink = Command::new("/usr/sbin/smtp-sink");
+    if running_as_root() {
+        // It will not run as root; the user it drops to must write the folder.
+        Command::new("chown")
+            .arg("nobody")
+            .arg(dump)
+            .status()
+            .unwrap();
+        sink.args(["-u", "nobody"]);
+    }
+    let child = sink
+        .arg("-d")
+        .arg(format!("{}/%H%M%S.", dump.display()))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("64")
+        .spawn()
+        .unwrap();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+/// The envelope recipient of every message smtp-sink wrote.
+fn recipients(dump: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dump).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        if let Some(r) = text.lines().find_map(|l| l.strip_prefix("X-Rcpt-Args: <")) {
+            out.push(r.trim_end_matches('>').to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_kill_mid_batch_loses_nothing() {
+    let env = Env::new();
+    env.init();
+    let dump = env.tmp.path().join("mail");
+    let (mut sink, port) = start_sink(&dump);
+    env.ok(&[
+        "smtp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "--tls",
+        "none",
+    ]);
+    env.ok(&["limits", "--per-day", "3"]);
+    const N: usize = 300;
+    let addresses: Vec<String> = (0..N).map(|i| format!("person{i}@example.com")).collect();
+    let mut args = vec!["invite", "create"];
+    args.extend(addresses.iter().map(String::as_str));
+    env.ok(&args);
+
+    // Serve until some mail has gone out, then kill -9: no chance to tidy up.
+    let mut serve = env
+        .cmd(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while recipients(&dump).len() < 20 {
+        assert!(std::time::Instant::now() < deadline, "nothing was mailed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    let before_restart = recipients(&dump).len();
+    assert!(
+        before_restart < N,
+        "the kill came too late to test anything"
+    );
+
+    // Start again: everything left is mailed, the interrupted one perhaps twice.
+    let mut serve = env
+        .cmd(&["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let listed = json_lines(&env.ok(&["invite", "list", "--json"]));
+        if listed.iter().all(|i| i["status"] == "sent") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all sent: {:?}",
+            listed
+                .iter()
+                .filter(|i| i["status"] != "sent")
+                .collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    sink.kill().unwrap();
+    sink.wait().unwrap();
+
+    let got = recipients(&dump);
+    let mut counts = std::collections::BTreeMap::new();
+    for r in &got {
+        *counts.entry(r.clone()).or_insert(0) += 1;
+    }
+    for a in &addresses {
+        assert!(counts.contains_key(a), "{a} never got its invitation");
+    }
+    let duplicates: usize = counts.values().map(|c| c - 1).sum();
+    // One worker, one mail in flight at a time: at most one duplicate.
+    assert!(duplicates <= 1, "{duplicates} duplicates: {counts:?}");
+    assert_eq!(got.len(), N + duplicates);
+    eprintln!("kill test: {before_restart} mailed before the kill, {duplicates} duplicate(s), {N} invitations delivered");
 }
 
 fn running_as_root() -> bool {
