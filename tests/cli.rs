@@ -646,6 +646,66 @@ fn limits_are_shown_set_and_enforced() {
 }
 
 #[test]
+fn lists_from_files_are_checked_line_by_line() {
+    let env = Env::new();
+    env.init();
+    let list = env.tmp.path().join("team.txt");
+    std::fs::write(
+        &list,
+        "# new hires
+ada@example.com
+not-an-address
+
+Grace <grace@exa mple.com>
+",
+    )
+    .unwrap();
+    let before = env.snapshot();
+    let path = list.to_str().unwrap();
+    let args = ["invite", "create", "--from-file", path];
+    assert_refused(&env.run(&args), "2 line(s) of", &args);
+    let out = env.run(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 3: \"not-an-address\" is not an email address")
+            && stderr.contains("line 5:"),
+        "{stderr}"
+    );
+    assert_refused(
+        &env.run(&["invite", "create", "--from-file", "/nonexistent/list.txt"]),
+        "cannot read /nonexistent/list.txt",
+        &args,
+    );
+    assert_eq!(env.snapshot(), before);
+
+    let csv = env.tmp.path().join("team.csv");
+    std::fs::write(
+        &csv,
+        "email,name\nada@example.com,\"Lovelace, Ada\"\ngrace@example.com,\n",
+    )
+    .unwrap();
+    let created = json_lines(&env.ok(&[
+        "invite",
+        "create",
+        "alan@example.com",
+        "--from-file",
+        csv.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(created.len(), 3);
+    assert_eq!(created[1]["name"], "Lovelace, Ada");
+    let from_stdin = env.run_with(
+        env.cmd(&["invite", "create", "--from-file", "-", "--json"]),
+        "edsger@example.com\n",
+    );
+    assert!(from_stdin.status.success());
+    assert_eq!(
+        json_lines(&String::from_utf8(from_stdin.stdout).unwrap())[0]["email"],
+        "edsger@example.com"
+    );
+}
+
+#[test]
 fn smtp_settings_keep_the_password_in_the_keyring() {
     let env = Env::new();
     env.init();

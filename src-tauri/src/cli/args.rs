@@ -149,8 +149,13 @@ pub enum InviteCommand {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Addresses, as ada@example.com or "Ada Lovelace <ada@example.com>"
-    #[arg(value_name = "EMAIL", required = true)]
+    #[arg(value_name = "EMAIL", required_unless_present = "from_file")]
     pub emails: Vec<String>,
+    /// Also invite everyone in FILE: one address per line (blank lines and # comments
+    /// skipped), or a CSV whose header names an "email" column and optionally "name"; - reads
+    /// standard input
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<std::path::PathBuf>,
     /// The invitee's name (with a single address)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,

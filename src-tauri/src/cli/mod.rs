@@ -5,6 +5,7 @@
 
 mod args;
 mod output;
+mod recipients;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ pub enum CliError {
     PasswordInput(io::Error),
     #[error(transparent)]
     Mail(#[from] herald_core::mail::MailError),
+    #[error(transparent)]
+    File(#[from] recipients::FileError),
     #[error("the SMTP server did not take the test message: {0}")]
     SmtpTest(String),
     #[error("could not start the server's runtime: {0}")]
@@ -52,6 +55,8 @@ impl CliError {
         match self {
             CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
             CliError::Mail(herald_core::mail::MailError::NotConfigured) => EXIT_BAD_REQUEST,
+            // The list is part of the request: a wrong path or a bad line is the user's to fix.
+            CliError::File(_) => EXIT_BAD_REQUEST,
             _ => EXIT_ENVIRONMENT,
         }
     }
@@ -359,8 +364,12 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
 }
 
 fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliError> {
+    let mut all = a.emails;
+    if let Some(path) = &a.from_file {
+        all.extend(recipients::read(path)?);
+    }
     let list = h.create_invitations(&NewInvitations {
-        recipients: a.emails,
+        recipients: all,
         name: a.name,
         role: a.role,
         note: a.note,
