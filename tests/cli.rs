@@ -178,7 +178,22 @@ impl Env {
         secrets
     }
 
-    /// What the outbox (a later issue) records after a delivery.
+    /// Points Herald at an SMTP server on this machine, in plaintext (allowed on loopback).
+    fn smtp_to_loopback(&self, port: u16) {
+        let port = port.to_string();
+        self.ok(&[
+            "smtp",
+            "set",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tls",
+            "none",
+        ]);
+    }
+
+    /// What the outbox records after a delivery.
     fn mark_sent(&self, id: i64) {
         let db = self.db();
         db.execute("UPDATE invitations SET status = 'sent' WHERE id = ?1", [id])
@@ -779,18 +794,8 @@ fn smtp_test_reports_the_servers_answer() {
         .unwrap()
         .local_addr()
         .unwrap()
-        .port()
-        .to_string();
-    env.ok(&[
-        "smtp",
-        "set",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &closed,
-        "--tls",
-        "none",
-    ]);
+        .port();
+    env.smtp_to_loopback(closed);
     let out = env.run(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -803,16 +808,7 @@ fn smtp_test_reports_the_servers_answer() {
     // A real server: smtp-sink on a free port, dumping what it receives.
     let dump = env.tmp.path().join("mail");
     let (mut sink, port) = start_sink(&dump);
-    env.ok(&[
-        "smtp",
-        "set",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--tls",
-        "none",
-    ]);
+    env.smtp_to_loopback(port);
     let out = env.ok(&args);
     sink.kill().unwrap();
     sink.wait().unwrap();
@@ -873,16 +869,7 @@ fn a_kill_mid_batch_loses_nothing() {
     env.init();
     let dump = env.tmp.path().join("mail");
     let (mut sink, port) = start_sink(&dump);
-    env.ok(&[
-        "smtp",
-        "set",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        &port.to_string(),
-        "--tls",
-        "none",
-    ]);
+    env.smtp_to_loopback(port);
     env.ok(&["limits", "--per-day", "3"]);
     const N: usize = 300;
     let addresses: Vec<String> = (0..N).map(|i| format!("person{i}@example.com")).collect();
