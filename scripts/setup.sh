@@ -33,7 +33,7 @@ PACKAGES=(
     librsvg2-dev libxdo-dev pkg-config
     xvfb xauth webkit2gtk-driver imagemagick
     gnome-keyring dbus-daemon dbus-bin libdbus-1-dev libsecret-tools
-    postfix swaks chromium
+    postfix swaks chromium openssl
     shellcheck
 )
 
@@ -140,6 +140,14 @@ install_test_tools() {
         cargo install tauri-driver --version '^2' --locked
     fi
     npm_ci tests/window
+    # aiosmtpd: a scriptable SMTP server with STARTTLS, implicit TLS and AUTH, for the mail
+    # tests that smtp-sink cannot do (tests/smtp/tls_server.py).
+    if python3 -c 'import aiosmtpd' 2>/dev/null; then
+        say "$P" "aiosmtpd present"
+    else
+        say "$P" "installing aiosmtpd (pip)"
+        python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+    fi
 }
 
 install_system_packages

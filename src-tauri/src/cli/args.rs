@@ -128,6 +128,9 @@ pub struct SmtpSetArgs {
     /// Allow an unencrypted connection to a host that is not this machine
     #[arg(long)]
     pub allow_insecure: bool,
+    /// Also trust this root certificate (PEM), for a server with a private CA
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -206,6 +206,7 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
         user: a.user,
         password,
         allow_insecure: a.allow_insecure,
+        ca_file: a.ca_file,
     })?;
     let security = match smtp.tls {
         TlsMode::Starttls => "STARTTLS required",

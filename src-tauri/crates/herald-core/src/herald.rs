@@ -72,6 +72,8 @@ pub struct SmtpParams {
     /// `None` keeps the password already in the keyring (if there is a user).
     pub password: Option<Zeroizing<String>>,
     pub allow_insecure: bool,
+    /// A PEM file with an extra root certificate to trust.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpParams {
@@ -83,6 +85,7 @@ impl std::fmt::Debug for SmtpParams {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("allow_insecure", &self.allow_insecure)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -224,7 +227,13 @@ impl Herald {
                 return Err(ValidationError::PasswordWithoutUser.into());
             }
         }
+        let ca_file = params
+            .ca_file
+            .as_deref()
+            .map(crate::mail::check_ca_file)
+            .transpose()?;
         let smtp = Smtp {
+            ca_file,
             // Recorded only when it matters, so the settings say plainly that the owner chose it.
             allow_insecure: params.allow_insecure && params.tls == TlsMode::None && !loopback,
             host,

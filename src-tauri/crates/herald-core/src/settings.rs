@@ -55,6 +55,10 @@ pub struct Smtp {
     /// Set only when the owner explicitly chose plaintext to a host off this machine.
     #[serde(default)]
     pub allow_insecure: bool,
+    /// An extra root certificate (PEM file) to trust, for a server with a private CA. The
+    /// usual public roots are always trusted; this never turns verification off.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// How often one address may be mailed: politeness, and protection against a mistake or a

@@ -64,6 +64,8 @@ pub enum ValidationError {
         per_month: u32,
         max: u32,
     },
+    #[error("cannot use {path} as a CA certificate: {reason}")]
+    CaFile { path: String, reason: String },
     #[error("a password needs a user name: add --user NAME")]
     PasswordWithoutUser,
     #[error("--name applies to one address, but {count} were given; write each as \"Name <address>\" instead")]

@@ -478,6 +478,7 @@ fn smtp_password_goes_to_the_keyring_only() {
         user: Some("owner".into()),
         password: Some(Zeroizing::new(password.into())),
         allow_insecure: false,
+        ca_file: None,
     };
     let smtp = h.set_smtp(&p).unwrap();
     assert_eq!(smtp.host, "smtp.example.com");

@@ -135,6 +135,7 @@ fn fixture() -> Fixture {
             user: None,
             password: None,
             allow_insecure: false,
+            ca_file: None,
         })
         .unwrap();
     Fixture {
@@ -473,4 +474,217 @@ fn a_disconnect_mid_mail_is_retried() {
         assert!(Instant::now() < deadline, "never retried: {inv:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A server with TLS and AUTH (aiosmtpd, tests/smtp/tls_server.py) and a certificate from a
+/// throwaway CA for `localhost`.
+struct TlsServer {
+    child: Child,
+    dump: PathBuf,
+    ca: PathBuf,
+    port: u16,
+}
+
+impl TlsServer {
+    fn start(root: &Path, mode: &str) -> TlsServer {
+        let dir = root.join(format!("tls-{mode}"));
+        let dump = dir.join("mail");
+        std::fs::create_dir_all(&dump).unwrap();
+        let (cert, key, ca) = (
+            dir.join("cert.pem"),
+            dir.join("key.pem"),
+            dir.join("ca.pem"),
+        );
+        // A throwaway CA, and a leaf certificate for localhost signed by it.
+        let ext = dir.join("leaf.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        let d = |name: &str| dir.join(name).display().to_string();
+        let steps: [Vec<String>; 3] = [
+            "req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=Herald-Test-CA -keyout"
+                .split(' ')
+                .map(String::from)
+                .chain([d("ca.key"), "-out".into(), d("ca.pem")])
+                .collect(),
+            "req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout"
+                .split(' ')
+                .map(String::from)
+                .chain([d("key.pem"), "-out".into(), d("leaf.csr")])
+                .collect(),
+            "x509 -req -days 2 -CAcreateserial -in"
+                .split(' ')
+                .map(String::from)
+                .chain([
+                    d("leaf.csr"),
+                    "-CA".into(),
+                    d("ca.pem"),
+                    "-CAkey".into(),
+                    d("ca.key"),
+                ])
+                .chain([
+                    "-out".into(),
+                    d("cert.pem"),
+                    "-extfile".into(),
+                    d("leaf.ext"),
+                ])
+                .collect(),
+        ];
+        for args in steps {
+            let ok = Command::new("openssl")
+                .args(&args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "openssl {args:?} failed");
+        }
+        let port = free_port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/smtp/tls_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--mode",
+                mode,
+                "--user",
+                "owner",
+                "--password",
+                "right",
+            ])
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg("--dump")
+            .arg(&dump)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/setup.sh --tests installs it)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready", "the TLS server did not start");
+        TlsServer {
+            child,
+            dump,
+            ca,
+            port,
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(&self.dump)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn starttls_is_required_never_skipped() {
+    let f = fixture();
+    // smtp-sink offers no STARTTLS: a required upgrade must fail, not fall back to plaintext.
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    f.herald
+        .set_smtp(&SmtpParams {
+            host: "127.0.0.1".into(),
+            port: f.port,
+            tls: TlsMode::Starttls,
+            user: None,
+            password: None,
+            allow_insecure: false,
+            ca_file: None,
+        })
+        .unwrap();
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    let inv = wait_for(&f.herald, id, Status::Failed);
+    assert!(
+        inv.last_error.as_deref().unwrap().contains("STARTTLS"),
+        "{inv:?}"
+    );
+    assert!(sink.messages().is_empty(), "nothing went out in plaintext");
+}
+
+#[test]
+fn an_untrusted_certificate_is_refused() {
+    let f = fixture();
+    let server = TlsServer::start(&f.root, "tls");
+    f.herald
+        .set_smtp(&SmtpParams {
+            host: "localhost".into(),
+            port: server.port,
+            tls: TlsMode::Tls,
+            user: Some("owner".into()),
+            password: Some(zeroize::Zeroizing::new("right".into())),
+            allow_insecure: false,
+            ca_file: None,
+        })
+        .unwrap();
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    let inv = wait_for(&f.herald, id, Status::Failed);
+    assert!(server.messages().is_empty(), "{inv:?}");
+}
+
+fn use_tls_server(f: &Fixture, server: &TlsServer, tls: TlsMode, password: &str) {
+    f.herald
+        .set_smtp(&SmtpParams {
+            host: "localhost".into(),
+            port: server.port,
+            tls,
+            user: Some("owner".into()),
+            password: Some(zeroize::Zeroizing::new(password.into())),
+            allow_insecure: false,
+            ca_file: Some(server.ca.clone()),
+        })
+        .unwrap();
+}
+
+#[test]
+fn starttls_and_implicit_tls_with_auth_deliver() {
+    for (mode, tls) in [("starttls", TlsMode::Starttls), ("tls", TlsMode::Tls)] {
+        let f = fixture();
+        let server = TlsServer::start(&f.root, mode);
+        use_tls_server(&f, &server, tls, "right");
+        let id = invite(&f.herald, &["grace@example.com"], None)[0];
+        let _worker = Worker::start(&f.herald);
+        wait_for(&f.herald, id, Status::Sent);
+        let messages = server.messages();
+        assert_eq!(messages.len(), 1, "{mode}");
+        assert!(
+            messages[0].starts_with("X-Rcpt: grace@example.com\nX-Auth: True\n"),
+            "{mode}: {}",
+            &messages[0][..80]
+        );
+    }
+}
+
+#[test]
+fn a_wrong_password_fails_with_the_servers_words() {
+    let f = fixture();
+    let server = TlsServer::start(&f.root, "starttls");
+    use_tls_server(&f, &server, TlsMode::Starttls, "wrong");
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    let inv = wait_for(&f.herald, id, Status::Failed);
+    assert!(
+        inv.last_error.as_deref().unwrap().contains("535"),
+        "{inv:?}"
+    );
+    assert!(server.messages().is_empty());
 }

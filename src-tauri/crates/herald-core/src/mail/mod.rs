@@ -7,5 +7,5 @@ mod transport;
 mod worker;
 
 pub use compose::{compose, links, new_message_id, test_message, Links};
-pub use transport::{MailError, Mailer};
+pub use transport::{check_ca_file, MailError, Mailer};
 pub use worker::{run_outbox, OutboxEvent};

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use zeroize::Zeroizing;
 
@@ -50,8 +50,8 @@ impl Mailer {
     /// spawns its housekeeping there.
     pub fn new(settings: &Smtp, password: Option<Zeroizing<String>>) -> Result<Mailer, MailError> {
         let tls = match settings.tls {
-            TlsMode::Starttls => Tls::Required(tls_parameters(&settings.host)?),
-            TlsMode::Tls => Tls::Wrapper(tls_parameters(&settings.host)?),
+            TlsMode::Starttls => Tls::Required(tls_parameters(settings)?),
+            TlsMode::Tls => Tls::Wrapper(tls_parameters(settings)?),
             TlsMode::None => Tls::None,
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
@@ -85,6 +85,17 @@ impl Mailer {
             Err(e) if e.is_permanent() => Delivery::Failed {
                 reason: one_line(&e.to_string()),
             },
+            // No STARTTLS on offer, or a certificate that does not verify: the settings or the
+            // server must change first, and retrying would only hide that.
+            // lettre reports a certificate that does not verify as a connection error; its
+            // text is the only way to tell it from a network failure.
+            Err(e) if e.is_client() || e.is_tls() || e.to_string().contains("certificate") => {
+                Delivery::Failed {
+                    reason: one_line(&format!(
+                        "{e} (check `herald smtp set`: --tls, the port, --ca-file)"
+                    )),
+                }
+            }
             // 4xx, timeouts, refused or dropped connections. A connection lost after the data
             // was sent may still have delivered: a retry can then mean one duplicate.
             Err(e) => Delivery::Retry {
@@ -94,8 +105,34 @@ impl Mailer {
     }
 }
 
-fn tls_parameters(host: &str) -> Result<TlsParameters, MailError> {
-    TlsParameters::new(host.to_owned()).map_err(|e| MailError::Settings(e.to_string()))
+/// Certificates are always verified against the host name; a CA file only adds a root.
+fn tls_parameters(settings: &Smtp) -> Result<TlsParameters, MailError> {
+    let mut builder = TlsParameters::builder(settings.host.clone());
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| MailError::Settings(format!("cannot read the CA file {path}: {e}")))?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            MailError::Settings(format!("the CA file {path} is not a PEM certificate: {e}"))
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| MailError::Settings(e.to_string()))
+}
+
+/// Checks a CA file when it is configured, so a wrong path fails `smtp set`, not a send.
+/// Returns its absolute path, which is what the settings keep.
+pub fn check_ca_file(path: &std::path::Path) -> Result<String, crate::validate::ValidationError> {
+    let shown = path.display().to_string();
+    let err = |reason: String| crate::validate::ValidationError::CaFile {
+        path: shown.clone(),
+        reason,
+    };
+    let absolute = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
+    let pem = std::fs::read(&absolute).map_err(|e| err(e.to_string()))?;
+    Certificate::from_pem(&pem).map_err(|_| err("it holds no PEM certificate".to_owned()))?;
+    Ok(absolute.display().to_string())
 }
 
 fn one_line(s: &str) -> String {

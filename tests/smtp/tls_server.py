@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""A real SMTP server with TLS and AUTH for Herald's tests (aiosmtpd from PyPI).
+
+  tls_server.py --port P --cert CERT --key KEY --mode starttls|tls --user U --password PW --dump DIR
+
+starttls: plain connection that must be upgraded before MAIL or AUTH (require_starttls).
+tls:      TLS from the first byte (implicit TLS, like port 465).
+AUTH PLAIN/LOGIN is required; a wrong password gets 535. Each accepted message is written to
+DIR as one file. Prints "ready" on stdout once listening.
+"""
+import argparse
+import os
+import ssl
+import sys
+import time
+import uuid
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Dump:
+    def __init__(self, folder):
+        self.folder = folder
+
+    async def handle_DATA(self, server, session, envelope):
+        name = os.path.join(self.folder, uuid.uuid4().hex)
+        with open(name, "wb") as f:
+            f.write(("X-Rcpt: " + ",".join(envelope.rcpt_tos) + "\n").encode())
+            f.write(("X-Auth: " + str(session.authenticated) + "\n").encode())
+            f.write(envelope.original_content or envelope.content)
+        return "250 OK stored"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--mode", choices=["starttls", "tls"], required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--dump", required=True)
+    a = p.parse_args()
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == a.user
+            and auth_data.password.decode() == a.password
+        )
+        # handled=False lets aiosmtpd answer 535 for a failure.
+        return AuthResult(success=ok, handled=False)
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(a.cert, a.key)
+    common = dict(
+        hostname="127.0.0.1",
+        port=a.port,
+        authenticator=authenticator,
+        auth_required=True,
+        # With implicit TLS aiosmtpd does not see the connection as TLS and would hide AUTH;
+        # the whole connection is encrypted there anyway.
+        auth_require_tls=(a.mode == "starttls"),
+    )
+    if a.mode == "starttls":
+        controller = Controller(Dump(a.dump), tls_context=ctx, require_starttls=True, **common)
+    else:
+        controller = Controller(Dump(a.dump), ssl_context=ctx, **common)
+    controller.start()
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
