@@ -31,7 +31,8 @@ pub enum MailError {
     Build(String),
 }
 
-/// A configured connection to the owner's mail server.
+/// A configured connection to the owner's mail server. Clones share one connection pool.
+#[derive(Clone)]
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     settings: Smtp,

@@ -14,6 +14,9 @@ use crate::settings::Smtp;
 
 /// The longest nap: settings or the keyring may change behind the worker's back.
 const MAX_IDLE: Duration = Duration::from_secs(60);
+/// Mails sent side by side. A crash can repeat each mail in flight once, so this is also the
+/// most duplicates a crash can cause.
+pub const IN_FLIGHT: usize = 4;
 /// The pause after a problem that is not one invitation's (no settings, a locked keyring).
 const PROBLEM_PAUSE: Duration = Duration::from_secs(30);
 
@@ -102,39 +105,55 @@ async fn step(
         return Err(MailError::NotConfigured.to_string());
     };
     ensure_mailer(herald, mailer, &settings).await?;
-    let h = herald.clone();
-    let Some(claim) = blocking(move || h.claim_next()).await? else {
+    let Some(mailer) = mailer.clone() else {
+        return Err(MailError::NotConfigured.to_string());
+    };
+    // Claim up to IN_FLIGHT invitations; each is committed as `sending` before its mail leaves.
+    let mut claims = Vec::new();
+    while claims.len() < IN_FLIGHT {
+        let h = herald.clone();
+        match blocking(move || h.claim_next()).await? {
+            Some(c) => claims.push(c),
+            None => break,
+        }
+    }
+    if claims.is_empty() {
         let h = herald.clone();
         let due = blocking(move || h.next_due_in()).await?;
         let pause = due.map_or(MAX_IDLE, |s| {
             Duration::from_secs(s.max(1) as u64).min(MAX_IDLE)
         });
         return Ok(Some(pause));
-    };
+    }
     let h = herald.clone();
-    let general = blocking(move || h.general()).await?;
-    let message_id = new_message_id(&general.from);
-    let outcome = match compose(&general, &claim.invitation, &claim.link, &message_id) {
-        Ok(message) => match mailer.as_ref() {
-            Some(m) => m.send(&message).await,
-            None => Delivery::Retry {
-                reason: MailError::NotConfigured.to_string(),
-            },
-        },
-        Err(e) => Delivery::Failed {
-            reason: e.to_string(),
-        },
-    };
-    let h = herald.clone();
-    let c = claim.clone();
-    let o = outcome.clone();
-    blocking(move || h.record_delivery(&c, &o)).await?;
-    let (id, email) = (claim.invitation.id, claim.invitation.email.clone());
-    events(match outcome {
-        Delivery::Sent { .. } => OutboxEvent::Sent { id, email },
-        Delivery::Retry { reason } => OutboxEvent::Retrying { id, email, reason },
-        Delivery::Failed { reason } => OutboxEvent::Failed { id, email, reason },
-    });
+    let general = Arc::new(blocking(move || h.general()).await?);
+    // Send them side by side over the pooled connections; record each as it finishes.
+    let mut sending = tokio::task::JoinSet::new();
+    for claim in claims {
+        let (mailer, general) = (mailer.clone(), general.clone());
+        sending.spawn(async move {
+            let message_id = new_message_id(&general.from);
+            let outcome = match compose(&general, &claim.invitation, &claim.link, &message_id) {
+                Ok(message) => mailer.send(&message).await,
+                Err(e) => Delivery::Failed {
+                    reason: e.to_string(),
+                },
+            };
+            (claim, outcome)
+        });
+    }
+    while let Some(done) = sending.join_next().await {
+        let (claim, outcome) = done.map_err(|e| format!("internal error in the outbox: {e}"))?;
+        let h = herald.clone();
+        let (c, o) = (claim.clone(), outcome.clone());
+        blocking(move || h.record_delivery(&c, &o)).await?;
+        let (id, email) = (claim.invitation.id, claim.invitation.email.clone());
+        events(match outcome {
+            Delivery::Sent { .. } => OutboxEvent::Sent { id, email },
+            Delivery::Retry { reason } => OutboxEvent::Retrying { id, email, reason },
+            Delivery::Failed { reason } => OutboxEvent::Failed { id, email, reason },
+        });
+    }
     Ok(None)
 }
 
