@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Outbox throughput: N invitations (default 2000) mailed by `herald serve` to a local smtp-sink,
+# beside Postfix's own load generator against the same sink in the same run, the reference
+# (`smtp-source -d -s 8 -m N -l 2048`). Prints mails per second for both and the ratio.
+# Usage: scripts/bench-outbox.sh [N] [HERALD_BIN]     (builds Herald in release mode if no binary
+# is given; runs inside a private keyring)
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$HERALD_ROOT"
+ensure_cargo_on_path
+P=bench-outbox
+
+if [ "${HERALD_BENCH_INSIDE:-}" != 1 ]; then
+    n=${1:-2000}
+    bin=${2:-}
+    if [ -z "$bin" ]; then
+        say "$P" "building Herald (release)"
+        cargo build --release --locked --quiet
+        bin="$(cargo_target_dir)/release/herald"
+    fi
+    HERALD_BENCH_INSIDE=1 exec scripts/with-keyring.sh bash "${BASH_SOURCE[0]}" "$n" "$bin"
+fi
+
+n=$1
+bin=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+# smtp-sink drops to nobody, who must reach the dump folders inside.
+chmod 755 "$work"
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+
+start_sink() { # FOLDER PORT
+    mkdir -p "$1"
+    local user=()
+    if [ "$(id -u)" -eq 0 ]; then chown nobody "$1"; user=(-u nobody); fi
+    /usr/sbin/smtp-sink "${user[@]}" -d "$1/%H%M%S." "127.0.0.1:$2" 256 &
+    pids+=($!)
+    until (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; do sleep 0.05; done
+}
+
+# The reference: smtp-source, 8 sessions, 2 KiB messages, into its own sink.
+port=$(free_port)
+start_sink "$work/ref" "$port"
+t0=$(now)
+/usr/sbin/smtp-source -d -s 8 -m "$n" -l 2048 -f bench@example.com -t sink@example.com "127.0.0.1:$port"
+t1=$(now)
+ref=$(python3 -c "print(round($n / ($t1 - $t0), 1))")
+
+# Herald: N invitations, queued in batches of at most 500, then `herald serve` mails them.
+port=$(free_port)
+start_sink "$work/mail" "$port"
+export HERALD_DATA_DIR="$work/data" HERALD_KEYRING_SERVICE="herald-bench-$$"
+"$bin" init --team Bench --owner-name Bench --from bench@example.com --public-url http://localhost:8750 >/dev/null
+"$bin" smtp set --host 127.0.0.1 --port "$port" --tls none >/dev/null
+"$bin" limits --per-day 3 >/dev/null
+for ((start = 0; start < n; start += 500)); do
+    end=$((start + 500 < n ? start + 500 : n))
+    for ((i = start; i < end; i++)); do echo "person$i@example.com"; done >"$work/list.txt"
+    "$bin" invite create --from-file "$work/list.txt" >/dev/null
+done
+t0=$(now)
+"$bin" serve --bind 127.0.0.1:0 >"$work/serve.log" &
+pids+=($!)
+until [ "$(grep -c '^outbox: sent' "$work/serve.log" || true)" -ge "$n" ]; do
+    if grep -q 'failed\|waiting:' "$work/serve.log"; then
+        cat "$work/serve.log" >&2
+        die "$P" "the outbox reported a problem"
+    fi
+    sleep 0.05
+done
+t1=$(now)
+herald=$(python3 -c "print(round($n / ($t1 - $t0), 1))")
+received=$(find "$work/mail" -type f | wc -l)
+
+echo "outbox benchmark: $n invitations"
+echo "  smtp-source (reference): $ref mails/s"
+echo "  herald serve:            $herald mails/s ($received messages received)"
+python3 -c "print('  ratio: %.0f%% of smtp-source (aim: 70%%)' % (100 * $herald / $ref))"
