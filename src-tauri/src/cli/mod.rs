@@ -18,8 +18,8 @@ use args::{
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_core::{
-    Delivery, ErrorKind, Herald, InitOutcome, ListFilter, NewInvitations, OpenOptions, SmtpParams,
-    TlsMode,
+    Delivery, ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
+    SmtpParams, TlsMode,
 };
 use zeroize::Zeroizing;
 
@@ -321,47 +321,41 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
         }
         InviteCommand::Resend(a) => {
             let inv = h.resend(a.id)?;
-            if a.json {
-                output::invitations_json(out, std::slice::from_ref(&inv))?;
-            } else {
-                writeln!(
-                    out,
-                    "Invitation #{} to {} is queued to be mailed again.",
-                    inv.id, inv.email
-                )?;
-            }
-            Ok(())
+            let text = format!(
+                "Invitation #{} to {} is queued to be mailed again.",
+                inv.id, inv.email
+            );
+            changed(out, &inv, a.json, &text)
         }
         InviteCommand::Renew(a) => {
-            let r = h.renew(a.id, a.expires.as_deref())?;
-            let inv = &r.invitation;
-            if a.json {
-                output::invitations_json(out, std::slice::from_ref(inv))?;
-            } else {
-                writeln!(
-                    out,
-                    "Invitation #{} to {} has a new link, valid until {}; the old link no longer works. It is queued to be mailed.",
-                    inv.id,
-                    inv.email,
-                    herald_core::rfc3339(inv.expires_at)
-                )?;
-            }
-            Ok(())
+            let inv = h.renew(a.id, a.expires.as_deref())?.invitation;
+            let text = format!(
+                "Invitation #{} to {} has a new link, valid until {}; the old link no longer works. It is queued to be mailed.",
+                inv.id,
+                inv.email,
+                herald_core::rfc3339(inv.expires_at)
+            );
+            changed(out, &inv, a.json, &text)
         }
         InviteCommand::Revoke(a) => {
             let inv = h.revoke(a.id)?;
-            if a.json {
-                output::invitations_json(out, std::slice::from_ref(&inv))?;
-            } else {
-                writeln!(
-                    out,
-                    "Invitation #{} to {} is revoked; its link no longer works.",
-                    inv.id, inv.email
-                )?;
-            }
-            Ok(())
+            let text = format!(
+                "Invitation #{} to {} is revoked; its link no longer works.",
+                inv.id, inv.email
+            );
+            changed(out, &inv, a.json, &text)
         }
     }
+}
+
+/// After a change to one invitation: it as JSON, or a sentence for people.
+fn changed(out: &mut impl Write, inv: &Invitation, json: bool, text: &str) -> Result<(), CliError> {
+    if json {
+        output::invitations_json(out, std::slice::from_ref(inv))?;
+    } else {
+        writeln!(out, "{text}")?;
+    }
+    Ok(())
 }
 
 fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliError> {

@@ -281,12 +281,26 @@ impl Herald {
         detail: Option<&str>,
         now: Timestamp,
     ) -> Result<Status> {
-        store::transition(tx, id, to, actor, action, detail, Stamp::default(), now).map_err(|e| {
-            match e {
-                TransitionError::NotFound => Error::NoSuchInvitation(id),
-                TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
-                TransitionError::Sql(e) => self.store.err(e),
-            }
+        self.step_stamped(tx, id, to, actor, action, detail, Stamp::default(), now)
+    }
+
+    /// [`Self::step`], also recording what the stamp says (sent or decided time, last error).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step_stamped(
+        &self,
+        tx: &Connection,
+        id: i64,
+        to: Status,
+        actor: Actor,
+        action: &str,
+        detail: Option<&str>,
+        stamp: Stamp<'_>,
+        now: Timestamp,
+    ) -> Result<Status> {
+        store::transition(tx, id, to, actor, action, detail, stamp, now).map_err(|e| match e {
+            TransitionError::NotFound => Error::NoSuchInvitation(id),
+            TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
+            TransitionError::Sql(e) => self.store.err(e),
         })
     }
 }

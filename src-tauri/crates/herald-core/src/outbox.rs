@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::links::MintedLink;
 use crate::model::{Actor, Invitation, Status};
-use crate::store::{self, Stamp, TransitionError};
+use crate::store::{self, Stamp};
 
 /// Waits before the 1st, 2nd, ... retry of a transient failure, in seconds; each is stretched
 /// or shrunk by up to a fifth at random so that many retries do not arrive together. After
@@ -161,14 +161,14 @@ impl Herald {
             }
             if link_id != Some(claim.link_id) {
                 let detail = "its link changed while mailing; the new link is mailed";
-                self.outbox_step(tx, id, Status::Queued, "link-changed", Some(detail), Stamp::default(), now)?;
+                self.step(tx, id, Status::Queued, Actor::System, "link-changed", Some(detail), now)?;
                 self.reset_retry(tx, id, None)?;
                 return Ok(Status::Queued);
             }
             match outcome {
                 Delivery::Sent { message_id } => {
                     let stamp = Stamp { sent_at: true, ..Stamp::default() };
-                    self.outbox_step(tx, id, Status::Sent, "sent", Some(message_id), stamp, now)?;
+                    self.step_stamped(tx, id, Status::Sent, Actor::System, "sent", Some(message_id), stamp, now)?;
                     tx.execute(
                         "UPDATE invitations SET message_id = ?2, last_error = NULL,
                              next_attempt_at = NULL, first_attempt_at = NULL
@@ -182,7 +182,7 @@ impl Herald {
                     let wait = jitter(BACKOFF[(attempts as usize).saturating_sub(1)]);
                     let detail = format!("{reason} (retry in {})", human_duration(wait));
                     let stamp = Stamp { last_error: Some(reason), ..Stamp::default() };
-                    self.outbox_step(tx, id, Status::Queued, "retry", Some(&detail), stamp, now)?;
+                    self.step_stamped(tx, id, Status::Queued, Actor::System, "retry", Some(&detail), stamp, now)?;
                     self.reset_retry(tx, id, Some(now + wait))?;
                     Ok(Status::Queued)
                 }
@@ -192,12 +192,12 @@ impl Herald {
                     });
                     let error = format!("gave up after {attempts} attempts{since}: {reason}");
                     let stamp = Stamp { last_error: Some(&error), ..Stamp::default() };
-                    self.outbox_step(tx, id, Status::Failed, "failed", Some(&error), stamp, now)?;
+                    self.step_stamped(tx, id, Status::Failed, Actor::System, "failed", Some(&error), stamp, now)?;
                     Ok(Status::Failed)
                 }
                 Delivery::Failed { reason } => {
                     let stamp = Stamp { last_error: Some(reason), ..Stamp::default() };
-                    self.outbox_step(tx, id, Status::Failed, "failed", Some(reason), stamp, now)?;
+                    self.step_stamped(tx, id, Status::Failed, Actor::System, "failed", Some(reason), stamp, now)?;
                     self.reset_retry(tx, id, None)?;
                     Ok(Status::Failed)
                 }
@@ -218,26 +218,6 @@ impl Herald {
             .map_err(|e| self.store.err(e))
         })?;
         Ok(next.map(|t| (t - now).max(0)))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn outbox_step(
-        &self,
-        tx: &rusqlite::Connection,
-        id: i64,
-        to: Status,
-        action: &str,
-        detail: Option<&str>,
-        stamp: Stamp<'_>,
-        now: Timestamp,
-    ) -> Result<()> {
-        store::transition(tx, id, to, Actor::System, action, detail, stamp, now)
-            .map(drop)
-            .map_err(|e| match e {
-                TransitionError::NotFound => Error::NoSuchInvitation(id),
-                TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
-                TransitionError::Sql(e) => self.store.err(e),
-            })
     }
 
     fn reset_retry(
