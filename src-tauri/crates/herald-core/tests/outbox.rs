@@ -127,17 +127,7 @@ fn fixture() -> Fixture {
     };
     let herald = Herald::init(opts, &params).unwrap().0;
     let port = free_port();
-    herald
-        .set_smtp(&SmtpParams {
-            host: "127.0.0.1".into(),
-            port,
-            tls: TlsMode::None,
-            user: None,
-            password: None,
-            allow_insecure: false,
-            ca_file: None,
-        })
-        .unwrap();
+    point_smtp(&herald, "127.0.0.1", port, TlsMode::None, None, None);
     Fixture {
         _tmp: tmp,
         root,
@@ -145,6 +135,27 @@ fn fixture() -> Fixture {
         clock,
         port,
     }
+}
+
+/// Points Herald at a server; `login` is (user, password), `ca` a root to trust.
+fn point_smtp(
+    h: &Herald,
+    host: &str,
+    port: u16,
+    tls: TlsMode,
+    login: Option<(&str, &str)>,
+    ca: Option<PathBuf>,
+) {
+    h.set_smtp(&SmtpParams {
+        host: host.into(),
+        port,
+        tls,
+        user: login.map(|(u, _)| u.to_owned()),
+        password: login.map(|(_, p)| zeroize::Zeroizing::new(p.to_owned())),
+        allow_insecure: false,
+        ca_file: ca,
+    })
+    .unwrap();
 }
 
 fn invite(h: &Herald, who: &[&str], note: Option<&str>) -> Vec<i64> {
@@ -201,15 +212,25 @@ impl Drop for Worker {
 }
 
 fn wait_for(h: &Herald, id: i64, status: Status) -> herald_core::Invitation {
+    wait_until(h, id, &format!("expected {status}"), |i| i.status == status)
+}
+
+/// Polls an invitation until `done` holds for it, for at most 20 s.
+fn wait_until(
+    h: &Herald,
+    id: i64,
+    expected: &str,
+    done: impl Fn(&herald_core::Invitation) -> bool,
+) -> herald_core::Invitation {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let inv = h.invitation(id).unwrap();
-        if inv.status == status {
+        if done(&inv) {
             return inv;
         }
         assert!(
             Instant::now() < deadline,
-            "#{id} stayed {} (last error {:?}), expected {status}",
+            "#{id} stayed {} (last error {:?}), {expected}",
             inv.status,
             inv.last_error
         );
@@ -335,15 +356,9 @@ fn a_soft_rejection_is_retried_later_and_then_delivered() {
     let sink = Sink::start(f.port, &f.root.join("mail-soft"), &["-r", "RCPT"]);
     let id = invite(&f.herald, &["grace@example.com"], None)[0];
     let worker = Worker::start(&f.herald);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let inv = loop {
-        let inv = f.herald.invitation(id).unwrap();
-        if inv.status == Status::Queued && inv.last_error.is_some() {
-            break inv;
-        }
-        assert!(Instant::now() < deadline, "never retried: {inv:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let inv = wait_until(&f.herald, id, "never retried", |i| {
+        i.status == Status::Queued && i.last_error.is_some()
+    });
     assert!(
         inv.last_error.as_deref().unwrap().contains("transient"),
         "{inv:?}"
@@ -362,6 +377,18 @@ fn a_soft_rejection_is_retried_later_and_then_delivered() {
     let inv = wait_for(&f.herald, id, Status::Sent);
     assert_eq!(inv.attempts, 2);
     assert_eq!(sink.messages().len(), 1);
+    // The event follows the commit the test just saw: give the worker a moment to report it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !worker
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, OutboxEvent::Sent { .. }))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let events = worker.events.lock().unwrap().clone();
     assert!(
         events
@@ -459,21 +486,15 @@ fn a_disconnect_mid_mail_is_retried() {
     let _sink = Sink::start(f.port, &f.root.join("mail"), &["-q", "DATA"]);
     let id = invite(&f.herald, &["grace@example.com"], None)[0];
     let _worker = Worker::start(&f.herald);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let inv = f.herald.invitation(id).unwrap();
-        if inv.status == Status::Queued && inv.last_error.is_some() {
-            assert_eq!(inv.attempts, 1);
-            break;
-        }
-        assert_ne!(
-            inv.status,
-            Status::Failed,
-            "a dropped connection is not a refusal: {inv:?}"
-        );
-        assert!(Instant::now() < deadline, "never retried: {inv:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let inv = wait_until(&f.herald, id, "never retried", |i| {
+        i.status == Status::Failed || (i.status == Status::Queued && i.last_error.is_some())
+    });
+    assert_ne!(
+        inv.status,
+        Status::Failed,
+        "a dropped connection is not a refusal: {inv:?}"
+    );
+    assert_eq!(inv.attempts, 1);
 }
 
 /// A server with TLS and AUTH (aiosmtpd, tests/smtp/tls_server.py) and a certificate from a
@@ -599,17 +620,14 @@ fn starttls_is_required_never_skipped() {
     let f = fixture();
     // smtp-sink offers no STARTTLS: a required upgrade must fail, not fall back to plaintext.
     let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
-    f.herald
-        .set_smtp(&SmtpParams {
-            host: "127.0.0.1".into(),
-            port: f.port,
-            tls: TlsMode::Starttls,
-            user: None,
-            password: None,
-            allow_insecure: false,
-            ca_file: None,
-        })
-        .unwrap();
+    point_smtp(
+        &f.herald,
+        "127.0.0.1",
+        f.port,
+        TlsMode::Starttls,
+        None,
+        None,
+    );
     let id = invite(&f.herald, &["grace@example.com"], None)[0];
     let _worker = Worker::start(&f.herald);
     let inv = wait_for(&f.herald, id, Status::Failed);
@@ -624,17 +642,15 @@ fn starttls_is_required_never_skipped() {
 fn an_untrusted_certificate_is_refused() {
     let f = fixture();
     let server = TlsServer::start(&f.root, "tls");
-    f.herald
-        .set_smtp(&SmtpParams {
-            host: "localhost".into(),
-            port: server.port,
-            tls: TlsMode::Tls,
-            user: Some("owner".into()),
-            password: Some(zeroize::Zeroizing::new("right".into())),
-            allow_insecure: false,
-            ca_file: None,
-        })
-        .unwrap();
+    let login = Some(("owner", "right"));
+    point_smtp(
+        &f.herald,
+        "localhost",
+        server.port,
+        TlsMode::Tls,
+        login,
+        None,
+    );
     let id = invite(&f.herald, &["grace@example.com"], None)[0];
     let _worker = Worker::start(&f.herald);
     let inv = wait_for(&f.herald, id, Status::Failed);
@@ -642,17 +658,15 @@ fn an_untrusted_certificate_is_refused() {
 }
 
 fn use_tls_server(f: &Fixture, server: &TlsServer, tls: TlsMode, password: &str) {
-    f.herald
-        .set_smtp(&SmtpParams {
-            host: "localhost".into(),
-            port: server.port,
-            tls,
-            user: Some("owner".into()),
-            password: Some(zeroize::Zeroizing::new(password.into())),
-            allow_insecure: false,
-            ca_file: Some(server.ca.clone()),
-        })
-        .unwrap();
+    let login = Some(("owner", password));
+    point_smtp(
+        &f.herald,
+        "localhost",
+        server.port,
+        tls,
+        login,
+        Some(server.ca.clone()),
+    );
 }
 
 #[test]
