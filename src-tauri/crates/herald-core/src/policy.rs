@@ -38,10 +38,13 @@ impl OptOutSource {
 
 impl Herald {
     pub fn limits(&self) -> Result<Limits> {
-        let json = self
-            .store
-            .read(|tx| store::settings_get(tx, SECTION_LIMITS).map_err(|e| self.store.err(e)))?;
-        Ok(json
+        self.store.read(|tx| self.limits_in(tx))
+    }
+
+    /// The limits as set, or the defaults (which are also what unreadable settings mean).
+    fn limits_in(&self, c: &Connection) -> Result<Limits> {
+        Ok(store::settings_get(c, SECTION_LIMITS)
+            .map_err(|e| self.store.err(e))?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
@@ -121,10 +124,7 @@ impl Herald {
                 email: email.to_owned(),
             });
         }
-        let limits: Limits = store::settings_get(tx, SECTION_LIMITS)
-            .map_err(|e| self.store.err(e))?
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default();
+        let limits = self.limits_in(tx)?;
         let pending: u32 = tx
             .query_row(
                 "SELECT count(*) FROM invitations
