@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Outbox throughput: N invitations (default 2000) mailed by `herald serve` to a local smtp-sink,
 # beside Postfix's own load generator against the same sink in the same run, the reference
-# (`smtp-source -d -s 8 -m N -l 2048`). Prints mails per second for both and the ratio.
+# (`smtp-source -d -s 8 -m N -l 2048`). Prints mails per second for both and the ratio. The
+# reference runs before and after Herald and the faster run counts, so a noisy moment on the
+# machine cannot flatter Herald. The sinks write into memory (/dev/shm) where there is one, so
+# the disk's hiccups do not decide the figures; Herald's database stays on disk.
 # Usage: scripts/bench-outbox.sh [N] [HERALD_BIN]     (builds Herald in release mode if no binary
 # is given; runs inside a private keyring)
 set -euo pipefail
@@ -26,14 +29,16 @@ fi
 n=$1
 bin=$2
 work=$(mktemp -d "${TMPDIR:-/tmp}/herald-bench.XXXXXX")
+sinks=$work
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then sinks=$(mktemp -d /dev/shm/herald-bench.XXXXXX); fi
 # smtp-sink drops to nobody, who must reach the dump folders inside.
-chmod 755 "$work"
+chmod 755 "$work" "$sinks"
 pids=()
 cleanup() {
     local pid
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$work"
+    rm -rf "$work" "$sinks"
 }
 trap cleanup EXIT
 
@@ -49,17 +54,23 @@ start_sink() { # FOLDER PORT
     until (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; do sleep 0.05; done
 }
 
-# The reference: smtp-source, 8 sessions, 2 KiB messages, into its own sink.
-port=$(free_port)
-start_sink "$work/ref" "$port"
-t0=$(now)
-/usr/sbin/smtp-source -d -s 8 -m "$n" -l 2048 -f bench@example.com -t sink@example.com "127.0.0.1:$port"
-t1=$(now)
-ref=$(python3 -c "print(round($n / ($t1 - $t0), 1))")
+# The reference: smtp-source, 8 sessions, 2 KiB messages, into a sink of its own. Sets $rate
+# (not through $(...): the sink started inside would hold the substitution open).
+reference() {
+    local port t0 t1
+    port=$(free_port)
+    start_sink "$sinks/ref$1" "$port"
+    t0=$(now)
+    /usr/sbin/smtp-source -d -s 8 -m "$n" -l 2048 -f bench@example.com -t sink@example.com "127.0.0.1:$port"
+    t1=$(now)
+    rate=$(python3 -c "print(round($n / ($t1 - $t0), 1))")
+}
+reference 1
+ref1=$rate
 
 # Herald: N invitations, queued in batches of at most 500, then `herald serve` mails them.
 port=$(free_port)
-start_sink "$work/mail" "$port"
+start_sink "$sinks/mail" "$port"
 export HERALD_DATA_DIR="$work/data" HERALD_KEYRING_SERVICE="herald-bench-$$"
 "$bin" init --team Bench --owner-name Bench --from bench@example.com --public-url http://localhost:8750 >/dev/null
 "$bin" smtp set --host 127.0.0.1 --port "$port" --tls none >/dev/null
@@ -81,9 +92,12 @@ until [ "$(grep -c '^outbox: sent' "$work/serve.log" || true)" -ge "$n" ]; do
 done
 t1=$(now)
 herald=$(python3 -c "print(round($n / ($t1 - $t0), 1))")
-received=$(find "$work/mail" -type f | wc -l)
+received=$(find "$sinks/mail" -type f | wc -l)
+reference 2
+ref2=$rate
+ref=$(python3 -c "print(max($ref1, $ref2))")
 
 echo "outbox benchmark: $n invitations"
-echo "  smtp-source (reference): $ref mails/s"
+echo "  smtp-source (reference): $ref mails/s (best of $ref1 before and $ref2 after)"
 echo "  herald serve:            $herald mails/s ($received messages received)"
 python3 -c "print('  ratio: %.0f%% of smtp-source (aim: 70%%)' % (100 * $herald / $ref))"

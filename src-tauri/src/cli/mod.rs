@@ -240,10 +240,11 @@ fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError>
         .keyring()
         .smtp_password()
         .map_err(herald_core::Error::from)?;
-    // The pooled transport lives and dies inside the runtime (it spawns on drop).
     let delivery = runtime()?.block_on(async {
         let mailer = herald_core::mail::Mailer::new(&smtp, password)?;
-        Ok::<_, CliError>(mailer.send(&message).await)
+        let delivery = mailer.send(&message).await;
+        mailer.close_idle().await;
+        Ok::<_, CliError>(delivery)
     })?;
     match delivery {
         Delivery::Sent { message_id } => {
@@ -484,16 +485,32 @@ fn say(line: &str) -> io::Result<()> {
 
 fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
     use herald_core::mail::OutboxEvent as E;
+    let count = |p: &herald_core::mail::Progress| format!("[{}/{}]", p.done, p.total);
     match e {
+        E::Standby => "outbox: another Herald is mailing from this data folder; this one takes over when it stops".to_owned(),
+        E::Active => "outbox: the other Herald stopped; mailing from here now".to_owned(),
         E::Reclaimed { ids } => format!(
             "outbox: {} invitation(s) interrupted by a stop are queued again",
             ids.len()
         ),
-        E::Sent { id, email } => format!("outbox: sent #{id} to {email}"),
-        E::Retrying { id, email, reason } => {
-            format!("outbox: #{id} to {email} will be retried: {reason}")
+        E::Sent { id, email, progress } => {
+            format!("outbox: sent #{id} to {email} {}", count(progress))
         }
-        E::Failed { id, email, reason } => format!("outbox: #{id} to {email} failed: {reason}"),
+        E::Retrying {
+            id,
+            email,
+            reason,
+            progress,
+        } => format!(
+            "outbox: #{id} to {email} will be retried: {reason} {}",
+            count(progress)
+        ),
+        E::Failed {
+            id,
+            email,
+            reason,
+            progress,
+        } => format!("outbox: #{id} to {email} failed: {reason} {}", count(progress)),
         E::Stalled { message } => format!("outbox: waiting: {message}"),
     }
 }

@@ -260,7 +260,8 @@ impl Herald {
 
     /// The owner asked again: the outbox starts afresh for this invitation.
     fn reset_outbox(&self, tx: &Connection, id: i64) -> Result<()> {
-        tx.execute(
+        store::exec(
+            tx,
             "UPDATE invitations SET attempts = 0, next_attempt_at = NULL, first_attempt_at = NULL
              WHERE id = ?1",
             [id],

@@ -78,7 +78,7 @@ impl Herald {
             if link.ended_reason.is_some() {
                 return Err(Error::LinkEnded { id });
             }
-            let row = store::key_version(tx, link.key_version)
+            let row = store::key_ref(tx, link.key_version)
                 .map_err(|e| self.store.err(e))?
                 .ok_or(Error::NoSuchKeyVersion(link.key_version))?;
             match self.load_key(link.key_version, &row.key_id)? {
@@ -107,8 +107,7 @@ impl Herald {
             let Some(link) = link else {
                 return Ok(None);
             };
-            let key_row =
-                store::key_version(tx, link.key_version).map_err(|e| self.store.err(e))?;
+            let key_row = store::key_ref(tx, link.key_version).map_err(|e| self.store.err(e))?;
             let invitation =
                 store::invitation(tx, link.invitation_id).map_err(|e| self.store.err(e))?;
             Ok(Some((link, key_row, invitation)))
@@ -125,7 +124,7 @@ impl Herald {
             return Ok(LinkCheck::Invalid);
         };
         // A retired key was deleted: such a link cannot be authenticated any more.
-        if key_row.retired_at.is_some() || parsed.key_version != link.key_version {
+        if key_row.retired || parsed.key_version != link.key_version {
             return Ok(LinkCheck::Invalid);
         }
         let Some(key) = self.load_key(link.key_version, &key_row.key_id)? else {

@@ -452,6 +452,109 @@ fn an_interrupted_mailing_is_reclaimed_and_sent() {
 }
 
 #[test]
+fn one_worker_per_data_folder_and_a_standby_takes_over() {
+    let f = fixture();
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    let first = Worker::start(&f.herald);
+    // A second Herald on the same folder, as `herald serve` beside the window would be.
+    let other = Arc::new(
+        Herald::open(OpenOptions {
+            data_dir: f.herald.data_dir().to_owned(),
+            keyring_service: f.herald.keyring().service().to_owned(),
+            clock: f.clock.clone(),
+        })
+        .unwrap(),
+    );
+    let second = Worker::start(&other);
+    let standby = || {
+        second
+            .events
+            .lock()
+            .unwrap()
+            .contains(&OutboxEvent::Standby)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !standby() {
+        assert!(
+            Instant::now() < deadline,
+            "the second worker never stood by"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // An invitation claimed by the first and not yet recorded must not be reclaimed by the
+    // standby, or it would be mailed twice.
+    let held = invite(&f.herald, &["held@example.com"], None)[0];
+    let claim = f.herald.claim_next().unwrap().expect("due");
+    assert_eq!(claim.invitation.id, held);
+    let ids = invite(&f.herald, &["grace@example.com", "alan@example.com"], None);
+    first.wake.notify_one();
+    for &id in &ids {
+        wait_for(&f.herald, id, Status::Sent);
+    }
+    assert_eq!(f.herald.invitation(held).unwrap().status, Status::Sending);
+    assert!(second
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|e| matches!(e, OutboxEvent::Standby)));
+    // The first stops without recording `held` (as if killed): the standby takes over,
+    // reclaims it and mails it, and mails what comes next.
+    drop(claim);
+    drop(first);
+    let later = invite(&f.herald, &["barbara@example.com"], None)[0];
+    wait_for(&f.herald, held, Status::Sent);
+    wait_for(&f.herald, later, Status::Sent);
+    let events = second.events.lock().unwrap().clone();
+    assert!(events.contains(&OutboxEvent::Active), "{events:?}");
+    assert!(
+        events.contains(&OutboxEvent::Reclaimed { ids: vec![held] }),
+        "{events:?}"
+    );
+    let mut to: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter_map(|m| header(m, "To").map(str::to_owned))
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        [
+            "alan@example.com",
+            "barbara@example.com",
+            "grace@example.com",
+            "held@example.com"
+        ],
+        "each invitation mailed exactly once"
+    );
+}
+
+#[test]
+fn a_batch_reports_its_progress() {
+    let f = fixture();
+    let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
+    let who: Vec<String> = (0..12).map(|i| format!("person{i}@example.com")).collect();
+    let who: Vec<&str> = who.iter().map(String::as_str).collect();
+    let ids = invite(&f.herald, &who, None);
+    let worker = Worker::start(&f.herald);
+    for &id in &ids {
+        wait_for(&f.herald, id, Status::Sent);
+    }
+    let progress: Vec<(usize, usize)> = worker
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            OutboxEvent::Sent { progress, .. } => Some((progress.done, progress.total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, (1..=12).map(|n| (n, 12)).collect::<Vec<_>>());
+    assert_eq!(sink.messages().len(), 12);
+}
+
+#[test]
 fn a_link_replaced_while_mailing_is_mailed_again() {
     let f = fixture();
     let id = invite(&f.herald, &["grace@example.com"], None)[0];

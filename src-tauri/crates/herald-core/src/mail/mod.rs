@@ -8,4 +8,4 @@ mod worker;
 
 pub use compose::{compose, links, new_message_id, test_message, Links};
 pub use transport::{check_ca_file, MailError, Mailer};
-pub use worker::{run_outbox, OutboxEvent, IN_FLIGHT};
+pub use worker::{run_outbox, OutboxEvent, Progress, IN_FLIGHT};

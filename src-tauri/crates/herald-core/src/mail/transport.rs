@@ -1,19 +1,41 @@
-//! The SMTP connection, with lettre: STARTTLS required, implicit TLS, or plaintext (which the
-//! settings allow only to this machine or by explicit choice); AUTH with the password from the
-//! keyring; a pooled transport reused across a batch; timeouts so a silent server cannot hold
-//! the outbox.
+//! The SMTP sessions: STARTTLS required, implicit TLS, or plaintext (which the settings allow
+//! only to this machine or by explicit choice); AUTH with the password from the keyring; idle
+//! sessions reused across a batch; timeouts so a silent server cannot hold the outbox.
+//!
+//! lettre speaks SMTP, but Herald opens the sockets: lettre's own transport leaves Nagle's
+//! algorithm on, and since it writes a message's end (`.`) separately from its body, every mail
+//! then waits 40 ms for the server's delayed ACK (lettre/lettre#1159). With TCP_NODELAY a
+//! session sends as fast as the server answers.
 
-use std::time::Duration;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::Message;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
 use crate::outbox::Delivery;
 use crate::settings::{Smtp, TlsMode};
 
+/// The longest any one step (connecting, a whole transaction) may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// A session idle longer than this is asked whether it is still there (NOOP) before reuse...
+const CHECK_AFTER: Duration = Duration::from_secs(2);
+/// ...and one idle longer than this is closed: servers drop idle clients after a few minutes.
+const CLOSE_AFTER: Duration = Duration::from_secs(60);
+/// AUTH mechanisms, best first; both only ever run over TLS or to this machine.
+const MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -31,87 +53,336 @@ pub enum MailError {
     Build(String),
 }
 
-/// A configured connection to the owner's mail server. Clones share one connection pool.
+/// A configured mail server and its idle sessions. Clones share the sessions; as many mails
+/// go out side by side as callers send at once.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     settings: Smtp,
+    credentials: Option<Credentials>,
+    tls: TlsSetup,
+    hello: ClientId,
+    idle: Mutex<Vec<Idle>>,
+}
+
+enum TlsSetup {
+    None,
+    /// lettre upgrades the session after EHLO.
+    Starttls(TlsParameters),
+    /// TLS from the first byte: rustls, before lettre sees the stream.
+    Implicit(tokio_rustls::TlsConnector, ServerName<'static>),
+}
+
+struct Idle {
+    session: AsyncSmtpConnection,
+    since: Instant,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
-            .field("settings", &self.settings)
+            .field("settings", &self.inner.settings)
             .finish()
     }
 }
 
+/// Why a session could not be had or used.
+enum Problem {
+    /// lettre's own report: SMTP replies, STARTTLS, AUTH, a broken stream.
+    Smtp(lettre::transport::smtp::Error),
+    /// The host could not be found or reached: worth retrying.
+    Network(String),
+    /// The server's certificate or TLS failed: the settings or the server must change.
+    Tls(String),
+    Timeout(&'static str),
+}
+
 impl Mailer {
-    /// Must be called, and the mailer dropped, inside a Tokio runtime: the connection pool
-    /// spawns its housekeeping there.
+    /// Sessions are opened when first needed, so this never touches the network.
     pub fn new(settings: &Smtp, password: Option<Zeroizing<String>>) -> Result<Mailer, MailError> {
         let tls = match settings.tls {
-            TlsMode::Starttls => Tls::Required(tls_parameters(settings)?),
-            TlsMode::Tls => Tls::Wrapper(tls_parameters(settings)?),
-            TlsMode::None => Tls::None,
+            TlsMode::Starttls => TlsSetup::Starttls(tls_parameters(settings)?),
+            TlsMode::Tls => {
+                let name = ServerName::try_from(settings.host.clone())
+                    .map_err(|e| MailError::Settings(format!("{}: {e}", settings.host)))?;
+                TlsSetup::Implicit(rustls_connector(settings)?, name)
+            }
+            TlsMode::None => TlsSetup::None,
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-            .port(settings.port)
-            .tls(tls)
-            .timeout(Some(TIMEOUT));
-        if let (Some(user), Some(password)) = (&settings.user, password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.to_string()));
-        }
+        let credentials = match (&settings.user, password) {
+            (Some(user), Some(password)) => {
+                Some(Credentials::new(user.clone(), password.to_string()))
+            }
+            _ => None,
+        };
         Ok(Mailer {
-            transport: builder.build(),
-            settings: settings.clone(),
+            inner: Arc::new(Inner {
+                settings: settings.clone(),
+                credentials,
+                tls,
+                hello: ClientId::default(),
+                idle: Mutex::new(Vec::new()),
+            }),
         })
     }
 
     pub fn settings(&self) -> &Smtp {
-        &self.settings
+        &self.inner.settings
     }
 
     /// Sends one message and says what the server made of it, in the server's own words.
     pub async fn send(&self, message: &Message) -> Delivery {
-        match self.transport.send(message.clone()).await {
-            Ok(_) => Delivery::Sent {
-                message_id: message
-                    .headers()
-                    .get_raw("Message-ID")
-                    .unwrap_or_default()
-                    .to_owned(),
-            },
+        let message_id = message
+            .headers()
+            .get_raw("Message-ID")
+            .unwrap_or_default()
+            .to_owned();
+        let body = message.formatted();
+        let mut session = match self.checkout().await {
+            Ok(s) => s,
+            Err(p) => return p.delivery(),
+        };
+        match tokio::time::timeout(TIMEOUT, session.send(message.envelope(), &body)).await {
+            Ok(Ok(_)) => {
+                self.checkin(session);
+                Delivery::Sent { message_id }
+            }
+            // lettre has closed the session after any error; it is dropped here.
+            Ok(Err(e)) => Problem::Smtp(e).delivery(),
+            Err(_) => Problem::Timeout("sending the message").delivery(),
+        }
+    }
+
+    /// Says goodbye (QUIT) to every idle session: after a batch, not to hold the server's slots.
+    pub async fn close_idle(&self) {
+        let idle = std::mem::take(&mut *self.idle());
+        for mut i in idle {
+            let _ = tokio::time::timeout(Duration::from_secs(5), i.session.quit()).await;
+        }
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Idle>> {
+        // A panic elsewhere cannot leave the list half-changed: push and pop are whole.
+        self.inner.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn checkout(&self) -> Result<AsyncSmtpConnection, Problem> {
+        loop {
+            let Some(mut idle) = self.idle().pop() else {
+                return tokio::time::timeout(TIMEOUT, self.open())
+                    .await
+                    .map_err(|_| Problem::Timeout("connecting"))?;
+            };
+            let age = idle.since.elapsed();
+            if age < CHECK_AFTER {
+                return Ok(idle.session);
+            }
+            if age < CLOSE_AFTER
+                && tokio::time::timeout(TIMEOUT, idle.session.test_connected())
+                    .await
+                    .unwrap_or(false)
+            {
+                return Ok(idle.session);
+            }
+            idle.session.abort().await;
+        }
+    }
+
+    fn checkin(&self, session: AsyncSmtpConnection) {
+        if !session.has_broken() {
+            self.idle().push(Idle {
+                session,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Connects (TCP_NODELAY), says EHLO, secures the session as configured and logs in.
+    async fn open(&self) -> Result<AsyncSmtpConnection, Problem> {
+        let inner = &self.inner;
+        let (host, port) = (inner.settings.host.as_str(), inner.settings.port);
+        let tcp = connect_tcp(host, port).await?;
+        tcp.set_nodelay(true)
+            .map_err(|e| Problem::Network(e.to_string()))?;
+        let mut session = match &inner.tls {
+            TlsSetup::None => {
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &inner.hello)
+                    .await
+                    .map_err(Problem::Smtp)?
+            }
+            TlsSetup::Starttls(params) => {
+                let mut s =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &inner.hello)
+                        .await
+                        .map_err(Problem::Smtp)?;
+                // Fails if the server does not offer STARTTLS: it is required, never optional.
+                s.starttls(params.clone(), &inner.hello)
+                    .await
+                    .map_err(Problem::Smtp)?;
+                s
+            }
+            TlsSetup::Implicit(connector, name) => {
+                let stream = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(tls_problem)?;
+                AsyncSmtpConnection::connect_with_transport(
+                    Box::new(ImplicitTls(stream)),
+                    &inner.hello,
+                )
+                .await
+                .map_err(Problem::Smtp)?
+            }
+        };
+        if let Some(credentials) = &inner.credentials {
+            if let Err(e) = session.auth(&MECHANISMS, credentials).await {
+                session.abort().await;
+                return Err(Problem::Smtp(e));
+            }
+        }
+        Ok(session)
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Problem> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Problem::Network(format!("cannot look up {host}: {e}")))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(format!("cannot connect to {addr}: {e}")),
+        }
+    }
+    Err(Problem::Network(
+        last.unwrap_or_else(|| format!("{host} has no address")),
+    ))
+}
+
+/// A failed TLS handshake: a certificate or protocol problem is for the owner to fix; a
+/// dropped connection during it is worth retrying.
+fn tls_problem(e: io::Error) -> Problem {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(tls) => Problem::Tls(tls.to_string()),
+        None => Problem::Network(format!("TLS handshake: {e}")),
+    }
+}
+
+impl Problem {
+    fn delivery(self) -> Delivery {
+        const HINT: &str = "(check `herald smtp set`: --tls, the port, --ca-file)";
+        match self {
             // 5xx (including 535, a wrong password): the server will not change its mind.
-            Err(e) if e.is_permanent() => Delivery::Failed {
+            Problem::Smtp(e) if e.is_permanent() => Delivery::Failed {
                 reason: one_line(&e.to_string()),
             },
             // No STARTTLS on offer, or a certificate that does not verify: the settings or the
-            // server must change first, and retrying would only hide that.
-            // lettre reports a certificate that does not verify as a connection error; its
-            // text is the only way to tell it from a network failure.
-            Err(e) if e.is_client() || e.is_tls() || e.to_string().contains("certificate") => {
+            // server must change first, and retrying would only hide that. lettre reports a
+            // certificate that does not verify as a connection error; its text is the only way
+            // to tell it from a network failure.
+            Problem::Smtp(e)
+                if e.is_client() || e.is_tls() || e.to_string().contains("certificate") =>
+            {
                 Delivery::Failed {
-                    reason: one_line(&format!(
-                        "{e} (check `herald smtp set`: --tls, the port, --ca-file)"
-                    )),
+                    reason: one_line(&format!("{e} {HINT}")),
                 }
             }
-            // 4xx, timeouts, refused or dropped connections. A connection lost after the data
-            // was sent may still have delivered: a retry can then mean one duplicate.
-            Err(e) => Delivery::Retry {
+            Problem::Tls(e) => Delivery::Failed {
+                reason: one_line(&format!("TLS failed: {e} {HINT}")),
+            },
+            // 4xx, refused or dropped connections. A connection lost after the data was sent
+            // may still have delivered: a retry can then mean one duplicate.
+            Problem::Smtp(e) => Delivery::Retry {
                 reason: one_line(&e.to_string()),
+            },
+            Problem::Network(e) => Delivery::Retry {
+                reason: one_line(&e),
+            },
+            Problem::Timeout(what) => Delivery::Retry {
+                reason: format!(
+                    "the mail server did not answer within {}s while {what}",
+                    TIMEOUT.as_secs()
+                ),
             },
         }
     }
+}
+
+/// A rustls stream in the shape lettre takes.
+#[derive(Debug)]
+struct ImplicitTls(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// The rustls client for implicit TLS: Mozilla's roots plus the configured CA file, exactly
+/// what lettre's STARTTLS trusts, and the host name always checked.
+fn rustls_connector(settings: &Smtp) -> Result<tokio_rustls::TlsConnector, MailError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &settings.ca_file {
+        let pem = read_ca_file(path)?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| {
+                MailError::Settings(format!("the CA file {path} is not a PEM certificate: {e}"))
+            })?;
+            roots.add(cert).map_err(|e| {
+                MailError::Settings(format!("the CA file {path} cannot be trusted: {e}"))
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| MailError::Settings(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+fn read_ca_file(path: &str) -> Result<Vec<u8>, MailError> {
+    std::fs::read(path)
+        .map_err(|e| MailError::Settings(format!("cannot read the CA file {path}: {e}")))
 }
 
 /// Certificates are always verified against the host name; a CA file only adds a root.
 fn tls_parameters(settings: &Smtp) -> Result<TlsParameters, MailError> {
     let mut builder = TlsParameters::builder(settings.host.clone());
     if let Some(path) = &settings.ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| MailError::Settings(format!("cannot read the CA file {path}: {e}")))?;
+        let pem = read_ca_file(path)?;
         let cert = Certificate::from_pem(&pem).map_err(|e| {
             MailError::Settings(format!("the CA file {path} is not a PEM certificate: {e}"))
         })?;

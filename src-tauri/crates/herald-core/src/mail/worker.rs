@@ -1,50 +1,65 @@
-//! The worker that drains the outbox, inside the window and inside `herald serve`. One mail at
-//! a time over a pooled connection; it sleeps until the next invitation is due, or until woken
-//! (a new invitation, changed settings) or told to stop.
+//! The worker that drains the outbox, inside the window and inside `herald serve`. It takes
+//! the data folder's outbox lease (one worker per folder), then keeps up to [`IN_FLIGHT`] mails
+//! on their way over reused SMTP sessions; it sleeps until the next invitation is due, or until
+//! woken (a new invitation, changed settings) or told to stop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
 
 use super::{compose, new_message_id, MailError, Mailer};
 use crate::herald::Herald;
-use crate::outbox::Delivery;
-use crate::settings::Smtp;
+use crate::outbox::{Claim, Delivery, OutboxLease};
+use crate::settings::{General, Smtp};
 
 /// The longest nap: settings or the keyring may change behind the worker's back.
 const MAX_IDLE: Duration = Duration::from_secs(60);
-/// Mails sent side by side. A crash can repeat each mail in flight once, so this is also the
-/// most duplicates a crash can cause.
+/// Mails sent side by side, each over its own SMTP session. A crash can repeat each mail in
+/// flight once, so this is also the most duplicates a crash can cause. Kept small because
+/// many providers refuse more than a few sessions per account.
 pub const IN_FLIGHT: usize = 4;
 /// The pause after a problem that is not one invitation's (no settings, a locked keyring).
 const PROBLEM_PAUSE: Duration = Duration::from_secs(30);
+/// How often a worker without the lease asks again whether the holder has gone.
+const LEASE_PAUSE: Duration = Duration::from_secs(5);
+
+/// Where the current batch stands: `done` of `total` mails have an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
 
 /// What the worker reports as it goes, for a terminal line or the window's live status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxEvent {
+    /// Another worker holds this data folder's outbox; this one waits to take over.
+    Standby,
+    /// This worker now mails for the data folder.
+    Active,
     /// Invitations left in `sending` by a crash were queued again.
-    Reclaimed {
-        ids: Vec<i64>,
-    },
+    Reclaimed { ids: Vec<i64> },
     Sent {
         id: i64,
         email: String,
+        progress: Progress,
     },
     Retrying {
         id: i64,
         email: String,
         reason: String,
+        progress: Progress,
     },
     Failed {
         id: i64,
         email: String,
         reason: String,
+        progress: Progress,
     },
     /// Something stops all mailing until it is fixed; the message says what to do.
-    Stalled {
-        message: String,
-    },
+    Stalled { message: String },
 }
 
 /// Runs until `shutdown` turns true. `wake` cuts a nap short.
@@ -54,13 +69,6 @@ pub async fn run_outbox(
     mut shutdown: watch::Receiver<bool>,
     events: impl Fn(OutboxEvent) + Send + Sync,
 ) {
-    let h = herald.clone();
-    match blocking(move || h.reclaim_interrupted()).await {
-        Ok(ids) if !ids.is_empty() => events(OutboxEvent::Reclaimed { ids }),
-        Ok(_) => {}
-        Err(message) => events(OutboxEvent::Stalled { message }),
-    }
-    let mut mailer: Option<Mailer> = None;
     let mut last_stall: Option<String> = None;
     let stall = |message: String, last: &mut Option<String>| {
         // Say it once, not every half minute.
@@ -71,35 +79,90 @@ pub async fn run_outbox(
             *last = Some(message);
         }
     };
+    // Held until the worker stops; the OS lets go of it if the process dies.
+    let Some(lease) = take_lease(&herald, &mut shutdown, &events).await else {
+        return;
+    };
+    let lease = Arc::new(lease);
+    let (h, l) = (herald.clone(), lease.clone());
+    match blocking(move || h.reclaim_interrupted(&l)).await {
+        Ok(ids) if !ids.is_empty() => events(OutboxEvent::Reclaimed { ids }),
+        Ok(_) => {}
+        Err(message) => stall(message, &mut last_stall),
+    }
+    let mut mailer: Option<Mailer> = None;
     while !*shutdown.borrow() {
-        let pause = match step(&herald, &mut mailer, &events).await {
-            Ok(Some(pause)) => {
+        let pause = match drain(&herald, &mut mailer, &events).await {
+            Ok(pause) => {
                 last_stall = None;
                 pause
-            }
-            Ok(None) => {
-                last_stall = None;
-                continue;
             }
             Err(message) => {
                 stall(message, &mut last_stall);
                 PROBLEM_PAUSE
             }
         };
+        // Nothing to send for now: free the server's session slots.
+        if let Some(m) = &mailer {
+            m.close_idle().await;
+        }
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = wake.notified() => {}
             _ = shutdown.changed() => {}
         }
     }
+    if let Some(m) = &mailer {
+        m.close_idle().await;
+    }
 }
 
-/// Mails one invitation if one is due: `Ok(None)` to go on at once, `Ok(Some(pause))` to nap.
-async fn step(
+/// Waits for the lease, saying once that it waits. `None` if told to stop first.
+async fn take_lease(
+    herald: &Arc<Herald>,
+    shutdown: &mut watch::Receiver<bool>,
+    events: &(impl Fn(OutboxEvent) + Send + Sync),
+) -> Option<OutboxLease> {
+    let mut said = None::<String>;
+    loop {
+        let h = herald.clone();
+        match blocking(move || h.try_outbox_lease()).await {
+            Ok(Some(lease)) => {
+                if said.is_some() {
+                    events(OutboxEvent::Active);
+                }
+                return Some(lease);
+            }
+            Ok(None) if said.is_none() => {
+                events(OutboxEvent::Standby);
+                said = Some(String::new());
+            }
+            Ok(None) => {}
+            Err(message) if said.as_ref() != Some(&message) => {
+                events(OutboxEvent::Stalled {
+                    message: message.clone(),
+                });
+                said = Some(message);
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            () = tokio::time::sleep(LEASE_PAUSE) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return None;
+        }
+    }
+}
+
+/// Mails everything that is due, keeping up to [`IN_FLIGHT`] mails on their way; returns how
+/// long to nap before the next invitation is due.
+async fn drain(
     herald: &Arc<Herald>,
     mailer: &mut Option<Mailer>,
     events: &(impl Fn(OutboxEvent) + Send + Sync),
-) -> Result<Option<Duration>, String> {
+) -> Result<Duration, String> {
     let h = herald.clone();
     let Some(settings) = blocking(move || h.smtp()).await? else {
         return Err(MailError::NotConfigured.to_string());
@@ -108,56 +171,114 @@ async fn step(
     let Some(mailer) = mailer.clone() else {
         return Err(MailError::NotConfigured.to_string());
     };
-    // Claim up to IN_FLIGHT invitations; each is committed as `sending` before its mail leaves.
-    let mut claims = Vec::new();
-    while claims.len() < IN_FLIGHT {
-        let h = herald.clone();
-        match blocking(move || h.claim_next()).await? {
-            Some(c) => claims.push(c),
-            None => break,
-        }
-    }
-    if claims.is_empty() {
-        let h = herald.clone();
-        let due = blocking(move || h.next_due_in()).await?;
-        let pause = due.map_or(MAX_IDLE, |s| {
-            Duration::from_secs(s.max(1) as u64).min(MAX_IDLE)
-        });
-        return Ok(Some(pause));
-    }
     let h = herald.clone();
     let general = Arc::new(blocking(move || h.general()).await?);
-    // Send them side by side over the pooled connections; record each as it finishes.
-    let mut sending = tokio::task::JoinSet::new();
-    for claim in claims {
-        let (mailer, general) = (mailer.clone(), general.clone());
-        sending.spawn(async move {
-            let message_id = new_message_id(&general.from);
-            let outcome = match compose(&general, &claim.invitation, &claim.link, &message_id) {
-                Ok(message) => mailer.send(&message).await,
-                Err(e) => Delivery::Failed {
-                    reason: e.to_string(),
-                },
-            };
-            (claim, outcome)
-        });
-    }
-    while let Some(done) = sending.join_next().await {
-        let (claim, outcome) = done.map_err(|e| format!("internal error in the outbox: {e}"))?;
+    let h = herald.clone();
+    let mut progress = Progress {
+        done: 0,
+        total: blocking(move || h.due_count()).await?,
+    };
+    let mut claimed = 0;
+    let mut sending = JoinSet::new();
+    let mut problem = None;
+    loop {
+        // Top up, in one transaction: each claim is committed as `sending` before its mail
+        // leaves.
+        let room = IN_FLIGHT - sending.len();
+        if problem.is_none() && room > 0 {
+            let h = herald.clone();
+            match blocking(move || h.claim_due(room)).await {
+                Ok(claims) => {
+                    claimed += claims.len();
+                    if claimed > progress.total {
+                        // Invitations queued while the batch runs join it.
+                        let h = herald.clone();
+                        let due = blocking(move || h.due_count()).await.unwrap_or(0);
+                        progress.total = claimed + due;
+                    }
+                    for claim in claims {
+                        sending.spawn(send(mailer.clone(), general.clone(), claim));
+                    }
+                }
+                // Mail already on its way is still recorded before the problem is reported.
+                Err(message) => problem = Some(message),
+            }
+        }
+        let Some(first) = sending.join_next().await else {
+            break;
+        };
+        // Record together whatever else has finished meanwhile: one transaction, not one each.
+        let mut done = vec![first];
+        while let Some(more) = sending.try_join_next() {
+            done.push(more);
+        }
+        let done = done
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("internal error in the outbox: {e}"))?;
         let h = herald.clone();
-        let (c, o) = (claim.clone(), outcome.clone());
-        blocking(move || h.record_delivery(&c, &o)).await?;
-        let (id, email) = (claim.invitation.id, claim.invitation.email.clone());
-        events(match outcome {
-            Delivery::Sent { .. } => OutboxEvent::Sent { id, email },
-            Delivery::Retry { reason } => OutboxEvent::Retrying { id, email, reason },
-            Delivery::Failed { reason } => OutboxEvent::Failed { id, email, reason },
-        });
+        let (done, recorded) = match blocking(move || {
+            let r = h.record_deliveries(&done);
+            Ok((done, r))
+        })
+        .await?
+        {
+            (done, Ok(_)) => (done, true),
+            (done, Err(e)) => {
+                // They stay in `sending` and are mailed again after a restart.
+                problem.get_or_insert(e.to_string());
+                (done, false)
+            }
+        };
+        if !recorded {
+            continue;
+        }
+        for (claim, outcome) in done {
+            progress.done += 1;
+            let (id, email) = (claim.invitation.id, claim.invitation.email);
+            events(match outcome {
+                Delivery::Sent { .. } => OutboxEvent::Sent {
+                    id,
+                    email,
+                    progress,
+                },
+                Delivery::Retry { reason } => OutboxEvent::Retrying {
+                    id,
+                    email,
+                    reason,
+                    progress,
+                },
+                Delivery::Failed { reason } => OutboxEvent::Failed {
+                    id,
+                    email,
+                    reason,
+                    progress,
+                },
+            });
+        }
     }
-    Ok(None)
+    if let Some(message) = problem {
+        return Err(message);
+    }
+    let h = herald.clone();
+    let due = blocking(move || h.next_due_in()).await?;
+    Ok(due.map_or(MAX_IDLE, |s| {
+        Duration::from_secs(s.max(1) as u64).min(MAX_IDLE)
+    }))
 }
 
-/// (Re)builds the connection when the settings changed; the password is read from the keyring
+async fn send(mailer: Mailer, general: Arc<General>, claim: Claim) -> (Claim, Delivery) {
+    let message_id = new_message_id(&general.from);
+    let outcome = match compose(&general, &claim.invitation, &claim.link, &message_id) {
+        Ok(message) => mailer.send(&message).await,
+        Err(e) => Delivery::Failed {
+            reason: e.to_string(),
+        },
+    };
+    (claim, outcome)
+}
+
+/// (Re)builds the mailer when the settings changed; the password is read from the keyring
 /// each time, so a changed password takes effect without a restart.
 async fn ensure_mailer(
     herald: &Arc<Herald>,
@@ -170,6 +291,9 @@ async fn ensure_mailer(
     let h = herald.clone();
     let password =
         blocking(move || h.keyring().smtp_password().map_err(crate::Error::from)).await?;
+    if let Some(old) = mailer.take() {
+        old.close_idle().await;
+    }
     *mailer = Some(Mailer::new(settings, password).map_err(|e| e.to_string())?);
     Ok(())
 }

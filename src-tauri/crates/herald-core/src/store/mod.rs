@@ -105,6 +105,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 
@@ -187,12 +188,15 @@ fn restrict_file(path: &Path) -> Result<()> {
 pub type Sql<T> = rusqlite::Result<T>;
 
 pub fn meta_get(c: &Connection, key: &str) -> Sql<Option<String>> {
-    c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()
+    row(c, "SELECT value FROM meta WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
 }
 
 pub fn meta_set(c: &Connection, key: &str, value: &str) -> Sql<()> {
-    c.execute(
+    exec(
+        c,
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
@@ -201,7 +205,8 @@ pub fn meta_set(c: &Connection, key: &str, value: &str) -> Sql<()> {
 }
 
 pub fn settings_get(c: &Connection, section: &str) -> Sql<Option<String>> {
-    c.query_row(
+    row(
+        c,
         "SELECT value FROM settings WHERE section = ?1",
         [section],
         |r| r.get(0),
@@ -210,7 +215,8 @@ pub fn settings_get(c: &Connection, section: &str) -> Sql<Option<String>> {
 }
 
 pub fn settings_set(c: &Connection, section: &str, json: &str) -> Sql<()> {
-    c.execute(
+    exec(
+        c,
         "INSERT INTO settings (section, value) VALUES (?1, ?2)
          ON CONFLICT (section) DO UPDATE SET value = excluded.value",
         [section, json],
@@ -248,7 +254,8 @@ fn invitation_from_row(r: &Row<'_>) -> Sql<Invitation> {
 }
 
 pub fn invitation(c: &Connection, id: i64) -> Sql<Option<Invitation>> {
-    c.query_row(
+    row(
+        c,
         &format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN links l ON l.id = i.link_id
              WHERE i.id = ?1"
@@ -271,7 +278,8 @@ pub fn invitations(c: &Connection, filter: &ListFilter) -> Sql<Vec<Invitation>> 
 
 /// The id of a pending invitation to this address, if any.
 pub fn pending_for_email(c: &Connection, email: &str) -> Sql<Option<i64>> {
-    c.query_row(
+    row(
+        c,
         "SELECT id FROM invitations
          WHERE email = ?1 AND status IN ('queued','sending','sent','failed')
          ORDER BY id LIMIT 1",
@@ -297,7 +305,7 @@ pub fn insert_invitation(
     key_version: u32,
     now: Timestamp,
 ) -> Sql<i64> {
-    c.execute(
+    exec(c,
         "INSERT INTO invitations (email, name, role, note, status, created_at, updated_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6)",
         params![new.email, new.name, new.role, new.note, now, new.expires_at],
@@ -328,18 +336,21 @@ pub fn insert_link(
     expires_at: Option<Timestamp>,
 ) -> Sql<i64> {
     if let Some(exp) = expires_at {
-        c.execute(
+        exec(
+            c,
             "UPDATE invitations SET expires_at = ?2, updated_at = ?3 WHERE id = ?1",
             params![invitation_id, exp, now],
         )?;
     }
-    c.execute(
+    exec(
+        c,
         "INSERT INTO links (invitation_id, nonce, key_version, email, expires_at, created_at)
          SELECT id, ?2, ?3, email, expires_at, ?4 FROM invitations WHERE id = ?1",
         params![invitation_id, nonce.as_slice(), key_version, now],
     )?;
     let link = c.last_insert_rowid();
-    c.execute(
+    exec(
+        c,
         "UPDATE invitations SET link_id = ?2 WHERE id = ?1",
         params![invitation_id, link],
     )?;
@@ -353,7 +364,8 @@ pub fn end_current_link(
     reason: &str,
     now: Timestamp,
 ) -> Sql<bool> {
-    let n = c.execute(
+    let n = exec(
+        c,
         "UPDATE links SET ended_at = ?2, ended_reason = ?3
          WHERE id = (SELECT link_id FROM invitations WHERE id = ?1) AND ended_at IS NULL",
         params![invitation_id, now, reason],
@@ -400,7 +412,8 @@ const LINK_COLUMNS: &str = "l.id, l.invitation_id, l.nonce, l.key_version, l.ema
     l.ended_reason, (i.link_id = l.id)";
 
 pub fn link_by_nonce(c: &Connection, nonce: &[u8; NONCE_LEN]) -> Sql<Option<LinkRow>> {
-    c.query_row(
+    row(
+        c,
         &format!(
             "SELECT {LINK_COLUMNS} FROM links l JOIN invitations i ON i.id = l.invitation_id
              WHERE l.nonce = ?1"
@@ -412,7 +425,8 @@ pub fn link_by_nonce(c: &Connection, nonce: &[u8; NONCE_LEN]) -> Sql<Option<Link
 }
 
 pub fn current_link(c: &Connection, invitation_id: i64) -> Sql<Option<LinkRow>> {
-    c.query_row(
+    row(
+        c,
         &format!(
             "SELECT {LINK_COLUMNS} FROM links l JOIN invitations i ON i.link_id = l.id
              WHERE i.id = ?1"
@@ -435,7 +449,8 @@ pub fn audit(
     to: Option<Status>,
     detail: Option<&str>,
 ) -> Sql<()> {
-    c.execute(
+    exec(
+        c,
         "INSERT INTO audit (invitation_id, at, actor, action, from_status, to_status, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -503,7 +518,8 @@ pub fn transition(
     if !from.can_become(to) {
         return Err(TransitionError::Illegal(from));
     }
-    let n = c.execute(
+    let n = exec(
+        c,
         "UPDATE invitations SET status = ?3, updated_at = ?4,
              sent_at    = CASE WHEN ?5 THEN ?4 ELSE sent_at END,
              decided_at = CASE WHEN ?6 THEN ?4 ELSE decided_at END,
@@ -548,8 +564,10 @@ pub enum TransitionError {
 /// Ids of pending invitations whose expiry has passed (not `sending`: the worker finishes
 /// recording its outcome first).
 pub fn due_for_expiry(c: &Connection, now: Timestamp) -> Sql<Vec<i64>> {
+    // Named, because without statistics SQLite prefers the status index and reads every
+    // pending invitation; this runs before every outbox claim.
     let mut stmt = c.prepare_cached(
-        "SELECT id FROM invitations
+        "SELECT id FROM invitations INDEXED BY invitations_pending_by_expiry
          WHERE status IN ('queued','sent','failed') AND expires_at <= ?1",
     )?;
     let rows = stmt.query_map([now], |r| r.get(0))?;
@@ -590,7 +608,8 @@ pub fn key_versions(c: &Connection) -> Sql<Vec<KeyVersionRow>> {
 
 /// The newest version that is not retired.
 pub fn current_key_version(c: &Connection) -> Sql<Option<(u32, String)>> {
-    c.query_row(
+    row(
+        c,
         "SELECT version, key_id FROM key_versions WHERE retired_at IS NULL
          ORDER BY version DESC LIMIT 1",
         [],
@@ -599,12 +618,32 @@ pub fn current_key_version(c: &Connection) -> Sql<Option<(u32, String)>> {
     .optional()
 }
 
+/// What checking or minting a link needs of its key version: its keyring name and whether it
+/// was retired. One row by primary key, unlike [`key_version`], which counts live links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRef {
+    pub key_id: String,
+    pub retired: bool,
+}
+
+pub fn key_ref(c: &Connection, version: u32) -> Sql<Option<KeyRef>> {
+    c.prepare_cached("SELECT key_id, retired_at IS NOT NULL FROM key_versions WHERE version = ?1")?
+        .query_row([version], |r| {
+            Ok(KeyRef {
+                key_id: r.get(0)?,
+                retired: r.get(1)?,
+            })
+        })
+        .optional()
+}
+
 pub fn key_version(c: &Connection, version: u32) -> Sql<Option<KeyVersionRow>> {
     Ok(key_versions(c)?.into_iter().find(|k| k.version == version))
 }
 
 pub fn insert_key_version(c: &Connection, version: u32, key_id: &str, now: Timestamp) -> Sql<()> {
-    c.execute(
+    exec(
+        c,
         "INSERT INTO key_versions (version, key_id, created_at) VALUES (?1, ?2, ?3)",
         params![version, key_id, now],
     )
@@ -612,7 +651,8 @@ pub fn insert_key_version(c: &Connection, version: u32, key_id: &str, now: Times
 }
 
 pub fn next_key_version(c: &Connection) -> Sql<u32> {
-    c.query_row(
+    row(
+        c,
         "SELECT coalesce(max(version), 0) + 1 FROM key_versions",
         [],
         |r| r.get(0),
@@ -620,7 +660,8 @@ pub fn next_key_version(c: &Connection) -> Sql<u32> {
 }
 
 pub fn retire_key_version(c: &Connection, version: u32, now: Timestamp) -> Sql<()> {
-    c.execute(
+    exec(
+        c,
         "UPDATE key_versions SET retired_at = ?2 WHERE version = ?1",
         params![version, now],
     )
@@ -654,4 +695,20 @@ pub fn pending_needing_reissue(c: &Connection, versions: &[u32]) -> Sql<Vec<i64>
     ))?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
+}
+
+/// `query_row` through the statement cache: the outbox and the site run the same few
+/// statements thousands of times, and parsing them each time was a large part of the cost.
+pub fn row<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&Row<'_>) -> Sql<T>,
+) -> Sql<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// `execute` through the statement cache.
+pub fn exec<P: rusqlite::Params>(c: &Connection, sql: &str, params: P) -> Sql<usize> {
+    c.prepare_cached(sql)?.execute(params)
 }

@@ -4,7 +4,7 @@
 
 use rusqlite_migration::{Migrations, M};
 
-pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3)];
+pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4)];
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -98,6 +98,13 @@ CREATE TABLE opt_outs (
     at     INTEGER NOT NULL,
     source TEXT NOT NULL CHECK (source IN ('one-click','never-again'))
 ) STRICT;
+"#;
+
+/// Finding what has expired must not read every pending invitation: the outbox asks before
+/// each claim, and a batch of thousands made that quadratic.
+const V4: &str = r#"
+CREATE INDEX invitations_pending_by_expiry ON invitations (expires_at)
+    WHERE status IN ('queued','sent','failed');
 "#;
 
 #[cfg(test)]
