@@ -241,4 +241,8 @@ pub struct ServeArgs {
     /// The address and port to listen on
     #[arg(long, value_name = "ADDR", default_value = herald_server::DEFAULT_BIND)]
     pub bind: SocketAddr,
+    /// A reverse proxy or tunnel in front of Herald whose X-Forwarded-For names the real
+    /// client (for per-client limits); repeat for several. Nobody else's header is believed
+    #[arg(long = "trusted-proxy", value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }

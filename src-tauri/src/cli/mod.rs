@@ -468,7 +468,13 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
                 let _ = say(&outbox_line(&e));
             },
         ));
-        let served = herald_server::run(listener, herald, shutdown_signal()).await;
+        let config = herald_server::SiteConfig {
+            trusted_proxies: a.trusted_proxies,
+        };
+        let events: herald_server::Events = Arc::new(|e| {
+            let _ = say(&site_line(&e));
+        });
+        let served = herald_server::run(listener, herald, config, events, shutdown_signal()).await;
         let _ = stop_tx.send(true);
         let _ = outbox.await;
         served?;
@@ -512,6 +518,35 @@ fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
             progress,
         } => format!("outbox: #{id} to {email} failed: {reason} {}", count(progress)),
         E::Stalled { message } => format!("outbox: waiting: {message}"),
+    }
+}
+
+fn site_line(e: &herald_core::SiteEvent) -> String {
+    use herald_core::SiteEvent as E;
+    match e {
+        E::Opened {
+            id,
+            automated: false,
+        } => format!("site: #{id} opened its link"),
+        E::Opened {
+            id,
+            automated: true,
+        } => format!(
+            "site: #{id}'s link was fetched by what looks like a mail scanner (not a decision)"
+        ),
+        E::Accepted { id } => format!("site: #{id} accepted"),
+        E::Declined {
+            id,
+            never_again: false,
+        } => format!("site: #{id} declined"),
+        E::Declined {
+            id,
+            never_again: true,
+        } => format!("site: #{id} declined and asked never to be invited again"),
+        E::OptedOut { email } => format!("site: {email} unsubscribed: never invited again"),
+        E::AskedAgain { id } => {
+            format!("site: #{id} asks for a new invitation (`herald invite renew {id}`)")
+        }
     }
 }
 

@@ -34,7 +34,7 @@ pub enum LinkCheck {
     /// Authentic, but the owner withdrew the invitation.
     Revoked(Invitation),
     /// Authentic, but replaced by a newer link.
-    Ended(EndReason),
+    Ended(EndReason, Invitation),
     /// Not a link Herald made, or one whose key was retired: nothing more is said.
     Invalid,
 }
@@ -98,8 +98,14 @@ impl Herald {
     /// Checks a token from an invitee. Errors only when Herald itself cannot check (the
     /// keyring or the store fails); every kind of bad token is `Invalid`.
     pub fn check_link(&self, token_text: &str) -> Result<LinkCheck> {
+        Ok(self.check_link_row(token_text)?.0)
+    }
+
+    /// [`Herald::check_link`], with the id of the link row an authentic token names, so an
+    /// answer can make sure, inside its own transaction, that the link is still the current one.
+    pub(crate) fn check_link_row(&self, token_text: &str) -> Result<(LinkCheck, Option<i64>)> {
         let Ok(parsed) = token::parse(token_text) else {
-            return Ok(LinkCheck::Invalid);
+            return Ok((LinkCheck::Invalid, None));
         };
         let now = self.clock.now();
         let found = self.store.read(|tx| {
@@ -121,11 +127,11 @@ impl Herald {
                 nonce: &parsed.nonce,
             };
             let _ = token::verify(decoy_key(), Purpose::Invitation, &decoy, &parsed);
-            return Ok(LinkCheck::Invalid);
+            return Ok((LinkCheck::Invalid, None));
         };
         // A retired key was deleted: such a link cannot be authenticated any more.
         if key_row.retired || parsed.key_version != link.key_version {
-            return Ok(LinkCheck::Invalid);
+            return Ok((LinkCheck::Invalid, None));
         }
         let Some(key) = self.load_key(link.key_version, &key_row.key_id)? else {
             return Err(self
@@ -133,17 +139,17 @@ impl Herald {
                 .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
         };
         if !token::verify(&key, Purpose::Invitation, &claims(&link), &parsed) {
-            return Ok(LinkCheck::Invalid);
+            return Ok((LinkCheck::Invalid, None));
         }
         // The address is part of what the link vouches for: if the invitation's address has
         // changed since, the old link is no longer for it.
         if invitation.email != link.email {
-            return Ok(LinkCheck::Invalid);
+            return Ok((LinkCheck::Invalid, None));
         }
-        Ok(match link.ended_reason.as_deref() {
+        let check = match link.ended_reason.as_deref() {
             Some("revoked") => LinkCheck::Revoked(invitation),
-            Some("renewed") => LinkCheck::Ended(EndReason::Renewed),
-            Some("reissued") => LinkCheck::Ended(EndReason::Reissued),
+            Some("renewed") => LinkCheck::Ended(EndReason::Renewed, invitation),
+            Some("reissued") => LinkCheck::Ended(EndReason::Reissued, invitation),
             // "key-retired" with a live key row cannot happen; say nothing rather than guess.
             Some(_) => LinkCheck::Invalid,
             None => match invitation.status {
@@ -153,6 +159,7 @@ impl Herald {
                 _ if now >= link.expires_at => LinkCheck::Expired(invitation),
                 _ => LinkCheck::Live(invitation),
             },
-        })
+        };
+        Ok((check, Some(link.id)))
     }
 }

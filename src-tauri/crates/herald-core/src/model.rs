@@ -23,6 +23,10 @@ pub struct Invitation {
     /// The signing key version of the current link; lets `key status` count what a retirement
     /// would end. Not a secret.
     pub key_version: u32,
+    /// When a person first opened the link (not a decision: opening changes nothing).
+    pub opened_at: Option<Timestamp>,
+    /// When something that looks like a mail scanner first fetched the link.
+    pub scanned_at: Option<Timestamp>,
 }
 
 /// Who caused a change, for the audit log.

@@ -76,32 +76,40 @@ impl Herald {
     pub fn opt_out(&self, email: &str, source: OptOutSource) -> Result<bool> {
         let email = Email::parse(email)?;
         let now = self.clock.now();
-        self.store.write(|tx| {
-            let added = tx
-                .execute(
-                    "INSERT INTO opt_outs (email, at, source) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (email) DO NOTHING",
-                    params![email.as_str(), now, source.as_str()],
-                )
-                .map_err(|e| self.store.err(e))?
-                == 1;
-            while let Some(id) =
-                store::pending_for_email(tx, email.as_str()).map_err(|e| self.store.err(e))?
-            {
-                let detail = "the invitee asked never to be invited again";
-                self.step(
-                    tx,
-                    id,
-                    Status::Revoked,
-                    Actor::Invitee,
-                    "opted-out",
-                    Some(detail),
-                    now,
-                )?;
-                store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
-            }
-            Ok(added)
-        })
+        self.store
+            .write(|tx| self.opt_out_in(tx, email.as_str(), source, now))
+    }
+
+    /// [`Herald::opt_out`] inside a caller's transaction, for a normalised address.
+    pub(crate) fn opt_out_in(
+        &self,
+        tx: &rusqlite::Connection,
+        email: &str,
+        source: OptOutSource,
+        now: crate::clock::Timestamp,
+    ) -> Result<bool> {
+        let added = store::exec(
+            tx,
+            "INSERT INTO opt_outs (email, at, source) VALUES (?1, ?2, ?3)
+             ON CONFLICT (email) DO NOTHING",
+            params![email, now, source.as_str()],
+        )
+        .map_err(|e| self.store.err(e))?
+            == 1;
+        while let Some(id) = store::pending_for_email(tx, email).map_err(|e| self.store.err(e))? {
+            let detail = "the invitee asked never to be invited again";
+            self.step(
+                tx,
+                id,
+                Status::Revoked,
+                Actor::Invitee,
+                "opted-out",
+                Some(detail),
+                now,
+            )?;
+            store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
+        }
+        Ok(added)
     }
 
     pub fn is_opted_out(&self, email: &str) -> Result<bool> {

@@ -1,22 +1,53 @@
 //! The confirmation site: what `herald serve` runs on an always-on host, and what the window
-//! runs in-process. For now it answers a health check; the invitee's pages (accept, decline,
-//! typed code) build on this router.
+//! runs in-process. Invitees open their link, accept or decline, type a code instead, or
+//! unsubscribe; the owner's reachability test hits `/healthz`.
 //!
 //! Handlers only translate HTTP to `herald_core` calls; those are synchronous (SQLite, the
-//! keyring), so they run on tokio's blocking pool and never stall the event loop.
+//! keyring), so they run on tokio's blocking pool and never stall the event loop. GET and
+//! HEAD never change an invitation: mail scanners and link previews open links.
+//! Nothing here logs a request's path, so no token or code reaches a log.
+
+mod hardening;
+mod pages;
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
-use herald_core::Herald;
-use serde::Serialize;
+use axum::{middleware, Json, Router};
+use herald_core::{
+    Answer, Answered, Asked, CodeCheck, General, Herald, LinkCheck, SiteEvent, Visit,
+};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+pub use hardening::{client_ip, SiteConfig};
+use hardening::{Guard, Limits};
+use pages::Page;
+
+/// The largest form body accepted; every real form is far smaller.
+const MAX_BODY: usize = 4 * 1024;
+/// The longest a request may take, slow clients included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Tokens are 71 characters; anything much longer is not one and is not looked at.
+const MAX_TOKEN: usize = 128;
+
+/// Where the site's events go: the window's live status, or a terminal line.
+pub type Events = Arc<dyn Fn(SiteEvent) + Send + Sync>;
+
+#[derive(Clone)]
+struct App {
+    herald: Arc<Herald>,
+    events: Events,
+}
 
 /// Loopback by default: exposing the site is a decision the owner makes with `--bind`.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8750";
@@ -51,22 +82,368 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
         })
 }
 
-pub fn router(herald: Arc<Herald>) -> Router {
+pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router {
+    let limits = Arc::new(Limits::new());
+    forget_quiet_clients(&limits);
+    let guard = Guard {
+        config: Arc::new(config),
+        limits: limits.clone(),
+    };
+    let app = App { herald, events };
     Router::new()
+        .route("/i/{token}", get(link_page).post(link_answer))
+        .route("/i/{token}/ask", axum::routing::post(link_ask))
+        .route("/code", get(code_page).post(code_answer))
+        .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
         .route("/healthz", get(health))
-        .with_state(herald)
+        .fallback(not_found)
+        .with_state(app)
+        .layer(middleware::from_fn_with_state(guard, hardening::guard))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::from_fn(hardening::security_headers))
+}
+
+/// Every minute, forget clients that have gone quiet; stops when the router is dropped.
+fn forget_quiet_clients(limits: &Arc<Limits>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(limits);
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            match weak.upgrade() {
+                Some(limits) => limits.forget_quiet(),
+                None => break,
+            }
+        }
+    });
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish.
 pub async fn run(
     listener: TcpListener,
     herald: Arc<Herald>,
+    config: SiteConfig,
+    events: Events,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(listener, router(herald))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = router(herald, config, events);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
+}
+
+/// Runs a core call on the blocking pool. `None` when Herald itself failed (the store or
+/// the keyring): the caller answers with a plain "try later" page, never the details.
+async fn core<T: Send + 'static>(
+    herald: &Arc<Herald>,
+    f: impl FnOnce(&Herald) -> herald_core::Result<T> + Send + 'static,
+) -> Option<T> {
+    let h = herald.clone();
+    match tokio::task::spawn_blocking(move || f(&h)).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            // The owner's terminal or log gets the reason; the invitee does not.
+            eprintln!("confirmation site: {e}");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+fn unavailable() -> Response {
+    Page::refused_request(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong",
+        "This page cannot be shown right now. Please try again in a little while.",
+    )
+    .into_response()
+}
+
+fn emit(app: &App, event: Option<SiteEvent>) {
+    if let Some(e) = event {
+        (app.events)(e);
+    }
+}
+
+fn plausible(token: &str) -> bool {
+    token.len() <= MAX_TOKEN
+}
+
+async fn general(app: &App) -> Option<General> {
+    core(&app.herald, |h| h.general()).await
+}
+
+async fn not_found(State(app): State<App>) -> Response {
+    Page::not_found(general(&app).await.as_ref()).into_response()
+}
+
+async fn link_page(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if !plausible(&token) {
+        return Page::not_found(Some(&g)).into_response();
+    }
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let head = method == Method::HEAD;
+    let t = token.clone();
+    let Some((check, event)) = core(&app.herald, move |h| {
+        h.visit_link(
+            &t,
+            Visit {
+                head,
+                user_agent: agent.as_deref(),
+            },
+        )
+    })
+    .await
+    else {
+        return unavailable();
+    };
+    emit(&app, event);
+    match &check {
+        LinkCheck::Live(i) => Page::invitation(&g, i, format!("/i/{token}"), None),
+        other => Page::refused(&g, other, ask_action(other, &token)),
+    }
+    .into_response()
+}
+
+/// Ended invitations offer "ask for a new invitation".
+fn ask_action(check: &LinkCheck, token: &str) -> Option<String> {
+    matches!(
+        check,
+        LinkCheck::Expired(_) | LinkCheck::Revoked(_) | LinkCheck::Ended(..)
+    )
+    .then(|| format!("/i/{token}/ask"))
+}
+
+#[derive(Debug, Deserialize)]
+struct AnswerFields {
+    form: Option<String>,
+    answer: Option<String>,
+    never_again: Option<String>,
+    email: Option<String>,
+    code: Option<String>,
+}
+
+impl AnswerFields {
+    /// The page's own fields, or nothing: a POST that did not come from the form is refused.
+    fn answer(&self) -> Option<Answer> {
+        if self.form.as_deref() != Some("answer") {
+            return None;
+        }
+        match self.answer.as_deref() {
+            Some("accept") => Some(Answer::Accept),
+            Some("decline") => Some(Answer::Decline {
+                never_again: self.never_again.as_deref() == Some("on"),
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn bad_form() -> Response {
+    Page::refused_request(
+        StatusCode::BAD_REQUEST,
+        "This form could not be read",
+        "Please open the link from your invitation mail again and use the buttons on its page.",
+    )
+    .into_response()
+}
+
+async fn link_answer(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    form: Result<Form<AnswerFields>, FormRejection>,
+) -> Response {
+    let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
+        return bad_form();
+    };
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if !plausible(&token) {
+        return Page::not_found(Some(&g)).into_response();
+    }
+    let t = token.clone();
+    let Some((answered, event)) = core(&app.herald, move |h| h.answer_link(&t, answer)).await
+    else {
+        return unavailable();
+    };
+    emit(&app, event);
+    answered_page(&g, answered, answer, Some(&token))
+}
+
+fn answered_page(g: &General, answered: Answered, answer: Answer, token: Option<&str>) -> Response {
+    let never_again = matches!(answer, Answer::Decline { never_again: true });
+    match answered {
+        Answered::Done(i) => Page::answered(g, &i, never_again),
+        Answered::Refused(check) => {
+            let ask = token.and_then(|t| ask_action(&check, t));
+            Page::refused(g, &check, ask)
+        }
+    }
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct AskFields {
+    form: Option<String>,
+}
+
+async fn link_ask(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    form: Result<Form<AskFields>, FormRejection>,
+) -> Response {
+    if form.ok().and_then(|f| f.0.form).as_deref() != Some("ask") {
+        return bad_form();
+    }
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if !plausible(&token) {
+        return Page::not_found(Some(&g)).into_response();
+    }
+    let Some((asked, event)) = core(&app.herald, move |h| h.ask_again(&token)).await else {
+        return unavailable();
+    };
+    emit(&app, event);
+    match asked {
+        Asked::Told(_) => Page::asked(&g, true),
+        Asked::AlreadyTold(_) => Page::asked(&g, false),
+        Asked::NotApplicable(check) => Page::refused(&g, &check, None),
+    }
+    .into_response()
+}
+
+async fn code_page(State(app): State<App>) -> Response {
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    Page::code_form(&g, None).into_response()
+}
+
+const CODE_REFUSED: &str = "That address and code do not match an open invitation. Check both against the mail; after several wrong tries only the link in the mail works.";
+
+async fn code_answer(
+    State(app): State<App>,
+    form: Result<Form<AnswerFields>, FormRejection>,
+) -> Response {
+    let Ok(Form(fields)) = form else {
+        return bad_form();
+    };
+    let (Some(email), Some(code)) = (fields.email.clone(), fields.code.clone()) else {
+        return bad_form();
+    };
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if email.len() > 320 || code.len() > 32 {
+        return Page::code_form(&g, Some(CODE_REFUSED)).into_response();
+    }
+    match fields.form.as_deref() {
+        // The code form: check, then show the invitation with the buttons.
+        Some("code") => {
+            let (e, c) = (email.clone(), code.clone());
+            let Some((check, _)) = core(&app.herald, move |h| h.check_code(&e, &c)).await else {
+                return unavailable();
+            };
+            match check {
+                CodeCheck::Valid(check) => match *check {
+                    LinkCheck::Live(i) => {
+                        Page::invitation(&g, &i, "/code".to_owned(), Some((email, code)))
+                    }
+                    other => Page::refused(&g, &other, None),
+                },
+                CodeCheck::Refused => Page::code_form(&g, Some(CODE_REFUSED)),
+            }
+            .into_response()
+        }
+        // The buttons on that page: check again, and answer.
+        Some("answer") => {
+            let Some(answer) = fields.answer() else {
+                return bad_form();
+            };
+            let Some((answered, event)) =
+                core(&app.herald, move |h| h.answer_code(&email, &code, answer)).await
+            else {
+                return unavailable();
+            };
+            emit(&app, event);
+            match answered {
+                Some(a) => answered_page(&g, a, answer, None),
+                None => Page::code_form(&g, Some(CODE_REFUSED)).into_response(),
+            }
+        }
+        _ => bad_form(),
+    }
+}
+
+async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if !plausible(&token) {
+        return Page::not_found(Some(&g)).into_response();
+    }
+    // Only confirms: the change needs the POST (a person's button, or RFC 8058's one click).
+    Page::unsubscribe_confirm(&g, format!("/u/{token}")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct UnsubscribeFields {
+    form: Option<String>,
+    #[serde(rename = "List-Unsubscribe")]
+    list_unsubscribe: Option<String>,
+}
+
+async fn unsubscribe(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    form: Result<Form<UnsubscribeFields>, FormRejection>,
+) -> Response {
+    let ok = form.is_ok_and(|Form(f)| {
+        f.list_unsubscribe.as_deref() == Some("One-Click")
+            || f.form.as_deref() == Some("unsubscribe")
+    });
+    if !ok {
+        return bad_form();
+    }
+    let Some(g) = general(&app).await else {
+        return unavailable();
+    };
+    if !plausible(&token) {
+        return Page::not_found(Some(&g)).into_response();
+    }
+    let Some(result) = core(&app.herald, move |h| h.unsubscribe(&token)).await else {
+        return unavailable();
+    };
+    match result {
+        Some((email, event)) => {
+            emit(&app, event);
+            Page::unsubscribed(&g, &email).into_response()
+        }
+        None => Page::not_found(Some(&g)).into_response(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -76,7 +453,8 @@ struct Health {
 }
 
 /// 200 when the store answers, 503 otherwise; says nothing about invitations.
-async fn health(State(herald): State<Arc<Herald>>) -> (StatusCode, Json<Health>) {
+async fn health(State(app): State<App>) -> (StatusCode, Json<Health>) {
+    let herald = app.herald.clone();
     let ok = tokio::task::spawn_blocking(move || herald.general().is_ok())
         .await
         .unwrap_or(false);

@@ -74,7 +74,7 @@ pub fn new_message_id(from: &str) -> String {
 }
 
 /// `Sunday 29 November 2026, 14:05 UTC`: unambiguous for every reader.
-fn readable_time(t: i64) -> String {
+pub fn readable_time(t: i64) -> String {
     let f = format_description!(
         "[weekday] [day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
     );

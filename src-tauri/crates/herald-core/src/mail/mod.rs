@@ -6,6 +6,6 @@ mod compose;
 mod transport;
 mod worker;
 
-pub use compose::{compose, links, new_message_id, test_message, Links};
+pub use compose::{compose, links, new_message_id, readable_time, test_message, Links};
 pub use transport::{check_ca_file, MailError, Mailer};
 pub use worker::{run_outbox, OutboxEvent, Progress, IN_FLIGHT};

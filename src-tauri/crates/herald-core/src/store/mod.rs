@@ -225,7 +225,8 @@ pub fn settings_set(c: &Connection, section: &str, json: &str) -> Sql<()> {
 }
 
 const INVITATION_COLUMNS: &str = "i.id, i.email, i.name, i.role, i.note, i.status, i.created_at,
-    i.expires_at, i.sent_at, i.decided_at, i.attempts, i.last_error, l.key_version";
+    i.expires_at, i.sent_at, i.decided_at, i.attempts, i.last_error, l.key_version, i.opened_at,
+    i.scanned_at";
 
 fn invitation_from_row(r: &Row<'_>) -> Sql<Invitation> {
     let status: String = r.get(5)?;
@@ -250,6 +251,8 @@ fn invitation_from_row(r: &Row<'_>) -> Sql<Invitation> {
         attempts: r.get(10)?,
         last_error: r.get(11)?,
         key_version: r.get(12)?,
+        opened_at: r.get(13)?,
+        scanned_at: r.get(14)?,
     })
 }
 

@@ -4,7 +4,8 @@
 
 use rusqlite_migration::{Migrations, M};
 
-pub(crate) const MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4)];
+pub(crate) const MIGRATIONS: &[M<'static>] =
+    &[M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)];
 
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -105,6 +106,17 @@ CREATE TABLE opt_outs (
 const V4: &str = r#"
 CREATE INDEX invitations_pending_by_expiry ON invitations (expires_at)
     WHERE status IN ('queued','sent','failed');
+"#;
+
+/// The confirmation site: when the link was first opened by a person (`opened_at`) and first
+/// fetched by what looks like a mail scanner (`scanned_at`), kept apart so the owner is not
+/// misled; wrong typed codes, which lock the code path at five; and when the invitee last
+/// asked for a new invitation (at most one notice a day).
+const V5: &str = r#"
+ALTER TABLE invitations ADD COLUMN opened_at INTEGER;
+ALTER TABLE invitations ADD COLUMN scanned_at INTEGER;
+ALTER TABLE invitations ADD COLUMN code_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE invitations ADD COLUMN asked_again_at INTEGER;
 "#;
 
 #[cfg(test)]

@@ -1,0 +1,465 @@
+//! The invitee's side, as the confirmation site asks it of the core: opening a link (which
+//! never decides anything), answering it, the typed-code path, one-click unsubscribe, and
+//! asking for a new invitation. Every answer is one conditional update in one transaction, so
+//! twenty simultaneous accepts make exactly one transition.
+
+use rusqlite::{params, OptionalExtension};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::herald::Herald;
+use crate::links::{EndReason, LinkCheck};
+use crate::model::{Actor, Invitation, Status};
+use crate::policy::OptOutSource;
+use crate::store::{self, Stamp};
+use crate::token::{self, Claims, Purpose};
+use crate::validate::Email;
+
+/// Wrong typed codes an invitation tolerates; then only its link works.
+pub const CODE_ATTEMPTS: u32 = 5;
+/// An opening this soon after the mail was sent is a machine's: people take longer.
+pub const SCANNER_WINDOW_SECS: i64 = 10;
+/// The least time between two "please invite me again" notices for one invitation.
+pub const ASK_AGAIN_EVERY_SECS: i64 = 24 * 3600;
+
+/// User agents of link scanners and prefetchers (lower-case substrings). Incomplete by
+/// nature; HEAD requests and the timing rule catch most of the rest.
+const SCANNER_AGENTS: [&str; 12] = [
+    "bot",
+    "crawler",
+    "spider",
+    "preview",
+    "scanner",
+    "safelinks",
+    "proofpoint",
+    "mimecast",
+    "barracuda",
+    "google-safety",
+    "curl/",
+    "python-requests",
+];
+
+/// How a link was fetched, for telling a person from a scanner.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Visit<'a> {
+    /// A HEAD request: only machines send those for a link in a mail.
+    pub head: bool,
+    pub user_agent: Option<&'a str>,
+}
+
+impl Visit<'_> {
+    fn looks_automated(&self, invitation: &Invitation, now: Timestamp) -> bool {
+        let agent = self.user_agent.unwrap_or("").to_ascii_lowercase();
+        self.head
+            || agent.is_empty()
+            || SCANNER_AGENTS.iter().any(|s| agent.contains(s))
+            || invitation
+                .sent_at
+                .is_some_and(|sent| now - sent < SCANNER_WINDOW_SECS)
+    }
+}
+
+/// The invitee's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Accept,
+    Decline {
+        /// "Never invite this address again": an opt-out the owner cannot undo.
+        never_again: bool,
+    },
+}
+
+/// What became of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answered {
+    /// Recorded now; the invitation as it stands after.
+    Done(Invitation),
+    /// Not recorded: the link says why (already decided, expired, revoked, superseded, not
+    /// valid).
+    Refused(LinkCheck),
+}
+
+/// What a typed email address and code are worth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Right: as good as the link.
+    Valid(Box<LinkCheck>),
+    /// Wrong, unknown address, or the code path is locked. One answer for all three, so the
+    /// form does not tell who has been invited.
+    Refused,
+}
+
+/// What asking for a new invitation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// The owner has been told.
+    Told(Invitation),
+    /// The owner was told recently; not again yet.
+    AlreadyTold(Invitation),
+    /// Only an ended invitation can be asked for again.
+    NotApplicable(LinkCheck),
+}
+
+/// Something the site did that the owner's window shows live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteEvent {
+    Opened { id: i64, automated: bool },
+    Accepted { id: i64 },
+    Declined { id: i64, never_again: bool },
+    OptedOut { email: String },
+    AskedAgain { id: i64 },
+}
+
+impl Herald {
+    /// Checks a link that was opened, and notes the first opening by a person and by a scanner
+    /// (once each). Never changes the invitation's status: scanners open links.
+    pub fn visit_link(
+        &self,
+        token: &str,
+        visit: Visit<'_>,
+    ) -> Result<(LinkCheck, Option<SiteEvent>)> {
+        let check = self.check_link(token)?;
+        let invitation = match &check {
+            LinkCheck::Live(i) | LinkCheck::Decided(i) => i,
+            _ => return Ok((check, None)),
+        };
+        let now = self.clock.now();
+        let automated = visit.looks_automated(invitation, now);
+        let already = if automated {
+            invitation.scanned_at.is_some()
+        } else {
+            invitation.opened_at.is_some()
+        };
+        if already {
+            return Ok((check, None));
+        }
+        let (column, action) = if automated {
+            ("scanned_at", "scanned")
+        } else {
+            ("opened_at", "opened")
+        };
+        let id = invitation.id;
+        let first = self.store.write(|tx| {
+            let n = store::exec(
+                tx,
+                &format!("UPDATE invitations SET {column} = ?2 WHERE id = ?1 AND {column} IS NULL"),
+                params![id, now],
+            )
+            .map_err(|e| self.store.err(e))?;
+            if n == 1 {
+                let detail = visit.user_agent.map(|a| one_line(a, 200));
+                store::audit(
+                    tx,
+                    Some(id),
+                    now,
+                    Actor::Invitee,
+                    action,
+                    None,
+                    None,
+                    detail.as_deref(),
+                )
+                .map_err(|e| self.store.err(e))?;
+            }
+            Ok(n == 1)
+        })?;
+        let event = first.then_some(SiteEvent::Opened { id, automated });
+        Ok((self.check_link(token)?, event))
+    }
+
+    /// Accepts or declines through the link. Exactly one of any number of simultaneous
+    /// answers is recorded; the others are refused as already decided.
+    pub fn answer_link(
+        &self,
+        token: &str,
+        answer: Answer,
+    ) -> Result<(Answered, Option<SiteEvent>)> {
+        let (check, link_id) = self.check_link_row(token)?;
+        let (LinkCheck::Live(invitation), Some(link_id)) = (&check, link_id) else {
+            return Ok((Answered::Refused(check), None));
+        };
+        self.answer(invitation.id, link_id, answer)
+    }
+
+    /// Checks a typed address and code. A wrong code counts against the invitation; at
+    /// [`CODE_ATTEMPTS`] the code path locks (the link keeps working).
+    pub fn check_code(&self, email: &str, code: &str) -> Result<(CodeCheck, Option<(i64, i64)>)> {
+        let Ok(email) = Email::parse(email) else {
+            return Ok((CodeCheck::Refused, None));
+        };
+        let found = self.store.read(|tx| {
+            let Some(id) =
+                store::pending_for_email(tx, email.as_str()).map_err(|e| self.store.err(e))?
+            else {
+                return Ok(None);
+            };
+            let link = store::current_link(tx, id).map_err(|e| self.store.err(e))?;
+            let failures: u32 = store::row(
+                tx,
+                "SELECT code_failures FROM invitations WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.store.err(e))?;
+            let key = match &link {
+                Some(l) => store::key_ref(tx, l.key_version).map_err(|e| self.store.err(e))?,
+                None => None,
+            };
+            Ok(Some((id, link, key, failures)))
+        })?;
+        let Some((id, Some(link), Some(key_ref), failures)) = found else {
+            // Unknown address: spend what a real check spends.
+            let _ = token::verify_code(
+                decoy(),
+                &Claims {
+                    key_version: 0,
+                    invitation_id: 0,
+                    email: "",
+                    expires_at: 0,
+                    nonce: &[0; token::NONCE_LEN],
+                },
+                code,
+            );
+            return Ok((CodeCheck::Refused, None));
+        };
+        if failures >= CODE_ATTEMPTS || key_ref.retired || link.ended_reason.is_some() {
+            return Ok((CodeCheck::Refused, None));
+        }
+        let Some(key) = self.load_key(link.key_version, &key_ref.key_id)? else {
+            return Err(self
+                .store
+                .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
+        };
+        let claims = Claims {
+            key_version: link.key_version,
+            invitation_id: link.invitation_id,
+            email: &link.email,
+            expires_at: link.expires_at,
+            nonce: &link.nonce,
+        };
+        if !token::verify_code(&key, &claims, code) {
+            let now = self.clock.now();
+            self.store.write(|tx| {
+                store::exec(
+                    tx,
+                    "UPDATE invitations SET code_failures = code_failures + 1 WHERE id = ?1",
+                    [id],
+                )
+                .map_err(|e| self.store.err(e))?;
+                store::audit(
+                    tx,
+                    Some(id),
+                    now,
+                    Actor::Invitee,
+                    "wrong-code",
+                    None,
+                    None,
+                    None,
+                )
+                .map_err(|e| self.store.err(e))?;
+                Ok(())
+            })?;
+            return Ok((CodeCheck::Refused, None));
+        }
+        let invitation = self.invitation(id)?;
+        let now = self.clock.now();
+        let check = match invitation.status {
+            Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
+            _ if now >= link.expires_at => LinkCheck::Expired(invitation),
+            _ => LinkCheck::Live(invitation),
+        };
+        Ok((CodeCheck::Valid(Box::new(check)), Some((id, link.id))))
+    }
+
+    /// Accepts or declines with a typed address and code (checked, and counted, again).
+    pub fn answer_code(
+        &self,
+        email: &str,
+        code: &str,
+        answer: Answer,
+    ) -> Result<(Option<Answered>, Option<SiteEvent>)> {
+        match self.check_code(email, code)? {
+            (CodeCheck::Valid(check), Some((id, link_id)))
+                if matches!(*check, LinkCheck::Live(_)) =>
+            {
+                let (answered, event) = self.answer(id, link_id, answer)?;
+                Ok((Some(answered), event))
+            }
+            (CodeCheck::Valid(check), _) => Ok((Some(Answered::Refused(*check)), None)),
+            (CodeCheck::Refused, _) => Ok((None, None)),
+        }
+    }
+
+    /// The one-click unsubscribe of the mail's List-Unsubscribe header (RFC 8058): the
+    /// address is never invited again, and its pending invitations are withdrawn. Works for
+    /// as long as the link's key exists, even after the invitation ended. `None` if the token
+    /// is not one Herald made.
+    pub fn unsubscribe(&self, token_text: &str) -> Result<Option<(String, Option<SiteEvent>)>> {
+        let Ok(parsed) = token::parse(token_text) else {
+            return Ok(None);
+        };
+        let found = self.store.read(|tx| {
+            let Some(link) =
+                store::link_by_nonce(tx, &parsed.nonce).map_err(|e| self.store.err(e))?
+            else {
+                return Ok(None);
+            };
+            let key = store::key_ref(tx, link.key_version).map_err(|e| self.store.err(e))?;
+            Ok(key.map(|k| (link, k)))
+        })?;
+        let Some((link, key_ref)) = found else {
+            let _ = token::verify(
+                decoy(),
+                Purpose::Unsubscribe,
+                &Claims {
+                    key_version: parsed.key_version,
+                    invitation_id: 0,
+                    email: "",
+                    expires_at: 0,
+                    nonce: &parsed.nonce,
+                },
+                &parsed,
+            );
+            return Ok(None);
+        };
+        if key_ref.retired || parsed.key_version != link.key_version {
+            return Ok(None);
+        }
+        let Some(key) = self.load_key(link.key_version, &key_ref.key_id)? else {
+            return Ok(None);
+        };
+        let claims = Claims {
+            key_version: link.key_version,
+            invitation_id: link.invitation_id,
+            email: &link.email,
+            expires_at: link.expires_at,
+            nonce: &link.nonce,
+        };
+        if !token::verify(&key, Purpose::Unsubscribe, &claims, &parsed) {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let added = self
+            .store
+            .write(|tx| self.opt_out_in(tx, &link.email, OptOutSource::OneClick, now))?;
+        let event = added.then(|| SiteEvent::OptedOut {
+            email: link.email.clone(),
+        });
+        Ok(Some((link.email, event)))
+    }
+
+    /// "Ask for a new invitation" from an expired, revoked or superseded link: the owner is
+    /// told (audit entry and event), at most once a day per invitation.
+    pub fn ask_again(&self, token: &str) -> Result<(Asked, Option<SiteEvent>)> {
+        let check = self.check_link(token)?;
+        let invitation = match check {
+            LinkCheck::Expired(i) | LinkCheck::Revoked(i) | LinkCheck::Ended(_, i) => i,
+            other => return Ok((Asked::NotApplicable(other), None)),
+        };
+        let now = self.clock.now();
+        let id = invitation.id;
+        let told = self.store.write(|tx| {
+            let n = store::exec(
+                tx,
+                "UPDATE invitations SET asked_again_at = ?2
+                 WHERE id = ?1 AND (asked_again_at IS NULL OR asked_again_at <= ?3)",
+                params![id, now, now - ASK_AGAIN_EVERY_SECS],
+            )
+            .map_err(|e| self.store.err(e))?;
+            if n == 1 {
+                store::audit(
+                    tx,
+                    Some(id),
+                    now,
+                    Actor::Invitee,
+                    "asked-again",
+                    None,
+                    None,
+                    None,
+                )
+                .map_err(|e| self.store.err(e))?;
+            }
+            Ok(n == 1)
+        })?;
+        Ok(if told {
+            (Asked::Told(invitation), Some(SiteEvent::AskedAgain { id }))
+        } else {
+            (Asked::AlreadyTold(invitation), None)
+        })
+    }
+
+    /// Records an answer for an invitation whose link `link_id` was just authenticated, if that
+    /// link is still the current one and the invitation still pending: one transaction.
+    fn answer(
+        &self,
+        id: i64,
+        link_id: i64,
+        answer: Answer,
+    ) -> Result<(Answered, Option<SiteEvent>)> {
+        let now = self.clock.now();
+        let (to, action) = match answer {
+            Answer::Accept => (Status::Accepted, "accepted"),
+            Answer::Decline { .. } => (Status::Declined, "declined"),
+        };
+        let recorded = self.store.write(|tx| {
+            let current: Option<(Option<i64>, String, String)> = store::row(
+                tx,
+                "SELECT link_id, status, email FROM invitations WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.store.err(e))?;
+            let Some((current_link, status, email)) = current else {
+                return Err(Error::NoSuchInvitation(id));
+            };
+            let pending = Status::parse(&status).is_some_and(Status::is_pending);
+            if current_link != Some(link_id) || !pending {
+                return Ok(false);
+            }
+            let stamp = Stamp {
+                decided_at: true,
+                ..Stamp::default()
+            };
+            match self.step_stamped(tx, id, to, Actor::Invitee, action, None, stamp, now) {
+                Ok(_) => {}
+                // Another answer won the race between the read above and this update.
+                Err(Error::IllegalTransition { .. }) => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            if let Answer::Decline { never_again: true } = answer {
+                self.opt_out_in(tx, &email, OptOutSource::NeverAgain, now)?;
+            }
+            Ok(true)
+        })?;
+        if !recorded {
+            // Say why, as the link would now.
+            let invitation = self.invitation(id)?;
+            let check = match invitation.status {
+                Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
+                Status::Revoked => LinkCheck::Revoked(invitation),
+                Status::Expired => LinkCheck::Expired(invitation),
+                // Still pending, so its link was replaced meanwhile.
+                _ => LinkCheck::Ended(EndReason::Renewed, invitation),
+            };
+            return Ok((Answered::Refused(check), None));
+        }
+        let event = match answer {
+            Answer::Accept => SiteEvent::Accepted { id },
+            Answer::Decline { never_again } => SiteEvent::Declined { id, never_again },
+        };
+        Ok((Answered::Done(self.invitation(id)?), Some(event)))
+    }
+}
+
+fn decoy() -> &'static token::HmacKey {
+    static KEY: std::sync::OnceLock<token::HmacKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| token::HmacKey::from_bytes(&[0xa5; token::KEY_LEN]))
+}
+
+/// A header value fit for the audit log: one line, bounded.
+fn one_line(s: &str, max: usize) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}

@@ -1,0 +1,191 @@
+//! What every response carries and every request must pass: security headers, the client's
+//! address (from `X-Forwarded-For` only when the peer is a trusted proxy), per-client rate
+//! limits, and the same-origin rule for POSTs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::pages::{style_hash, Page};
+
+/// Requests a client may make: a burst of 60, then one a second. Generous for a person, a
+/// wall for a scanner or a flood.
+const PAGE_BURST: u32 = 60;
+const PAGE_PER_MINUTE: u32 = 60;
+/// Typed codes a client may try: a burst of 10, then one every 30 seconds (the per-invitation
+/// lockout at five wrong codes stands on its own).
+const CODE_BURST: u32 = 10;
+const CODE_PER_MINUTE: u32 = 2;
+
+/// How the site treats its clients.
+#[derive(Debug, Clone, Default)]
+pub struct SiteConfig {
+    /// Peers whose `X-Forwarded-For` names the real client (a reverse proxy or tunnel on
+    /// this machine, say). Anyone else's header is ignored: it could say anything.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+pub struct Limits {
+    pages: DefaultKeyedRateLimiter<IpAddr>,
+    codes: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Limits {
+    pub fn new() -> Limits {
+        let quota = |burst: u32, per_minute: u32| {
+            Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+        };
+        Limits {
+            pages: RateLimiter::keyed(quota(PAGE_BURST, PAGE_PER_MINUTE)),
+            codes: RateLimiter::keyed(quota(CODE_BURST, CODE_PER_MINUTE)),
+        }
+    }
+
+    /// Forgets clients that have been quiet long enough to be back at a full burst: the
+    /// memory a flood of addresses takes does not stay.
+    pub fn forget_quiet(&self) {
+        self.pages.retain_recent();
+        self.codes.retain_recent();
+        self.pages.shrink_to_fit();
+        self.codes.shrink_to_fit();
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::new()
+    }
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the last address
+/// in `X-Forwarded-For` that is not itself a trusted proxy.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, config: &SiteConfig) -> IpAddr {
+    if !config.trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !config.trusted_proxies.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[derive(Clone)]
+pub struct Guard {
+    pub config: Arc<SiteConfig>,
+    pub limits: Arc<Limits>,
+}
+
+/// Rate limits and the POST origin rule, before any handler runs.
+pub async fn guard(
+    State(guard): State<Guard>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let ip = client_ip(peer.ip(), request.headers(), &guard.config);
+    let limiter = if request.uri().path() == "/code" && request.method() == Method::POST {
+        &guard.limits.codes
+    } else {
+        &guard.limits.pages
+    };
+    if limiter.check_key(&ip).is_err() {
+        let mut r = Page::refused_request(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests",
+            "Please wait a minute and try again.",
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return r;
+    }
+    if request.method() == Method::POST && !same_origin(request.headers()) {
+        return Page::refused_request(
+            StatusCode::FORBIDDEN,
+            "This form was sent from another site",
+            "Please open the link from your invitation mail and use the buttons on its page.",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// A browser's POST names its page's origin; it must be this site as the browser reached it
+/// (the Host it sent). No Origin at all is allowed: mail providers' one-click unsubscribe
+/// (RFC 8058) posts from their servers, and every form still needs its own fields.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let (Ok(origin), Some(host)) = (
+        origin.to_str(),
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+    ) else {
+        return false;
+    };
+    let forwarded_host = headers
+        .get("x-forwarded-host")
+        .and_then(|h| h.to_str().ok());
+    let host_of = |o: &str| {
+        o.strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .map(str::to_owned)
+    };
+    match host_of(origin) {
+        Some(h) => {
+            h.eq_ignore_ascii_case(host)
+                || forwarded_host.is_some_and(|f| h.eq_ignore_ascii_case(f))
+        }
+        None => false,
+    }
+}
+
+/// Headers on every response, errors included.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    let csp = format!(
+        "default-src 'none'; style-src {}; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        style_hash()
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
+    response
+}
