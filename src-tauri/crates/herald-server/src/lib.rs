@@ -260,6 +260,21 @@ impl AnswerFields {
     }
 }
 
+/// A form that could not be read: too large (413), or not this site's form at all (400).
+fn unreadable<T>(form: &Result<Form<T>, FormRejection>) -> Response {
+    match form {
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Page::refused_request(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "This form is too large",
+                "Please open the link from your invitation mail again and use the buttons on its page.",
+            )
+            .into_response()
+        }
+        _ => bad_form(),
+    }
+}
+
 fn bad_form() -> Response {
     Page::refused_request(
         StatusCode::BAD_REQUEST,
@@ -275,7 +290,7 @@ async fn link_answer(
     form: Result<Form<AnswerFields>, FormRejection>,
 ) -> Response {
     let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
-        return bad_form();
+        return unreadable(&form);
     };
     let Some(g) = general(&app).await else {
         return unavailable();
@@ -314,8 +329,8 @@ async fn link_ask(
     Path(token): Path<String>,
     form: Result<Form<AskFields>, FormRejection>,
 ) -> Response {
-    if form.ok().and_then(|f| f.0.form).as_deref() != Some("ask") {
-        return bad_form();
+    if form.as_ref().ok().and_then(|f| f.0.form.as_deref()) != Some("ask") {
+        return unreadable(&form);
     }
     let Some(g) = general(&app).await else {
         return unavailable();
@@ -349,7 +364,7 @@ async fn code_answer(
     form: Result<Form<AnswerFields>, FormRejection>,
 ) -> Response {
     let Ok(Form(fields)) = form else {
-        return bad_form();
+        return unreadable(&form);
     };
     let (Some(email), Some(code)) = (fields.email.clone(), fields.code.clone()) else {
         return bad_form();

@@ -1,0 +1,696 @@
+//! The confirmation site over real HTTP: the real server on a loopback port, a real SQLite
+//! file, the real keyring (run inside `scripts/with-keyring.sh`).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use herald_core::{Clock, Herald, InitParams, NewInvitations, OpenOptions, SiteEvent, Status};
+use herald_server::{Events, SiteConfig};
+use tempfile::TempDir;
+
+const START: i64 = 1_900_000_000;
+
+struct Site {
+    _tmp: TempDir,
+    herald: Arc<Herald>,
+    clock: Clock,
+    base: String,
+    events: Arc<Mutex<Vec<SiteEvent>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn site() -> Site {
+    site_with("Rocket Team", "Ada Lovelace", SiteConfig::default())
+}
+
+fn site_with(team: &str, owner: &str, config: SiteConfig) -> Site {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Clock::manual(START);
+    let opts = OpenOptions {
+        data_dir: tmp.path().join("data"),
+        keyring_service: format!(
+            "herald-site-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ),
+        clock: clock.clone(),
+    };
+    let params = InitParams {
+        team: team.into(),
+        owner_name: owner.into(),
+        from: "invites@example.com".into(),
+        public_url: "http://127.0.0.1:1".into(),
+        ..InitParams::default()
+    };
+    let herald = Arc::new(Herald::init(opts, &params).unwrap().0);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let on_event: Events = Arc::new(move |e| sink.lock().unwrap().push(e));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let h = herald.clone();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = herald_server::bind("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            herald_server::run(listener, h, config, on_event, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    Site {
+        _tmp: tmp,
+        herald,
+        clock,
+        base: format!("http://{addr}"),
+        events,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+struct Got {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Got {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn heading(&self) -> &str {
+        self.body
+            .split_once("<h1>")
+            .and_then(|(_, rest)| rest.split_once("</h1>"))
+            .map_or("", |(h, _)| h)
+    }
+}
+
+fn got(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Got {
+    let mut r = r.unwrap();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    Got {
+        status: r.status().as_u16(),
+        headers,
+        body: r.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+impl Site {
+    fn invite(&self, email: &str, note: Option<&str>) -> (i64, String) {
+        let id = self
+            .herald
+            .create_invitations(&NewInvitations {
+                recipients: vec![email.to_owned()],
+                note: note.map(str::to_owned),
+                role: Some("engineer".into()),
+                ..NewInvitations::default()
+            })
+            .unwrap()[0]
+            .id;
+        let token = self.herald.mint_link(id).unwrap().token.expose().to_owned();
+        (id, token)
+    }
+    fn get(&self, path: &str) -> Got {
+        got(agent()
+            .get(&format!("{}{path}", self.base))
+            .header(
+                "User-Agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+            )
+            .call())
+    }
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Got {
+        got(agent()
+            .post(&format!("{}{path}", self.base))
+            .header(
+                "User-Agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+            )
+            .send_form(form.iter().copied()))
+    }
+    fn accept(&self, token: &str) -> Got {
+        self.post(
+            &format!("/i/{token}"),
+            &[("form", "answer"), ("answer", "accept")],
+        )
+    }
+    fn status(&self, id: i64) -> Status {
+        self.herald.invitation(id).unwrap().status
+    }
+    fn snapshot(&self, id: i64) -> (Status, Option<i64>, usize) {
+        let i = self.herald.invitation(id).unwrap();
+        (
+            i.status,
+            i.decided_at,
+            self.herald.history(id).unwrap().len(),
+        )
+    }
+}
+
+#[test]
+fn the_link_page_shows_the_invitation_and_changes_nothing() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", Some("Welcome aboard"));
+    let page = s.get(&format!("/i/{token}"));
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.heading(),
+        "Ada Lovelace invited you to join Rocket Team"
+    );
+    for text in [
+        "engineer",
+        "Welcome aboard",
+        "grace@example.com",
+        "lang=\"en\"",
+    ] {
+        assert!(page.body.contains(text), "{text} missing");
+    }
+    assert!(page.body.contains(r#"value="accept""#) && page.body.contains(r#"value="decline""#));
+    assert!(!page.body.contains("<script"), "no JavaScript on the page");
+    assert_eq!(s.status(id), Status::Queued);
+    let inv = s.herald.invitation(id).unwrap();
+    assert_eq!(inv.opened_at, Some(START));
+    assert_eq!(inv.decided_at, None);
+    assert_eq!(
+        s.events.lock().unwrap().clone(),
+        vec![SiteEvent::Opened {
+            id,
+            automated: false
+        }]
+    );
+}
+
+#[test]
+fn every_response_carries_the_security_headers() {
+    let s = site();
+    let (_, token) = s.invite("grace@example.com", None);
+    let responses = [
+        s.get(&format!("/i/{token}")),
+        s.get("/i/not-a-token"),
+        s.get("/nowhere"),
+        s.get("/code"),
+        s.get("/healthz"),
+        s.post(&format!("/i/{token}"), &[("answer", "accept")]),
+        got(agent()
+            .post(&format!("{}/i/{token}", s.base))
+            .header("Origin", "https://evil.example")
+            .send_form([("form", "answer"), ("answer", "accept")])),
+    ];
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 404, 404, 200, 200, 400, 403]);
+    for r in &responses {
+        let csp = r.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("form-action 'self'"), "{csp}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(r.header("cache-control"), Some("no-store"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+}
+
+#[test]
+fn accepting_records_once_and_then_says_so() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let done = s.accept(&token);
+    assert_eq!(done.status, 200);
+    assert_eq!(done.heading(), "Welcome to Rocket Team");
+    let inv = s.herald.invitation(id).unwrap();
+    assert_eq!(inv.status, Status::Accepted);
+    assert_eq!(inv.decided_at, Some(START));
+    let again = s.get(&format!("/i/{token}"));
+    assert_eq!(again.heading(), "You have already accepted this invitation");
+    let twice = s.post(
+        &format!("/i/{token}"),
+        &[("form", "answer"), ("answer", "decline")],
+    );
+    assert_eq!(twice.heading(), "You have already accepted this invitation");
+    assert_eq!(s.status(id), Status::Accepted);
+    assert!(s
+        .events
+        .lock()
+        .unwrap()
+        .contains(&SiteEvent::Accepted { id }));
+}
+
+#[test]
+fn declining_with_never_again_opts_the_address_out() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let done = s.post(
+        &format!("/i/{token}"),
+        &[
+            ("form", "answer"),
+            ("answer", "decline"),
+            ("never_again", "on"),
+        ],
+    );
+    assert_eq!(done.heading(), "You have declined the invitation");
+    assert!(done
+        .body
+        .contains("grace@example.com will not be invited again"));
+    assert_eq!(s.status(id), Status::Declined);
+    let err = s
+        .herald
+        .create_invitations(&NewInvitations {
+            recipients: vec!["grace@example.com".into()],
+            ..NewInvitations::default()
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("never to be invited again"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_flood_of_get_and_head_leaves_the_invitation_untouched() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let before = s.snapshot(id);
+    let url = format!("{}/i/{token}", s.base);
+    let scanner = "Mozilla/5.0 (compatible; Barracuda Link Protection)";
+    for _ in 0..25 {
+        assert_eq!(got(agent().head(&url).call()).status, 200);
+        let get = agent().get(&url).header("User-Agent", scanner).call();
+        assert_eq!(got(get).status, 200);
+    }
+    let (status, decided, _) = s.snapshot(id);
+    assert_eq!((status, decided), (before.0, before.1));
+    // Only machine-like fetches so far (HEAD, a scanner's agent): noted as such, once.
+    let inv = s.herald.invitation(id).unwrap();
+    assert_eq!((inv.opened_at, inv.scanned_at), (None, Some(START)));
+    assert_eq!(
+        s.snapshot(id).2,
+        before.2 + 1,
+        "one audit entry for the scans"
+    );
+    // OPTIONS changes nothing either.
+    let options = got(agent().options(&url).call());
+    assert_ne!(options.status, 200);
+    assert_eq!(s.status(id), Status::Queued);
+}
+
+#[test]
+fn twenty_simultaneous_accepts_make_one_transition() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let url = format!("{}/i/{token}", s.base);
+    let barrier = Arc::new(std::sync::Barrier::new(20));
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, barrier) = (url.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                got(agent()
+                    .post(&url)
+                    .send_form([("form", "answer"), ("answer", "accept")]))
+            })
+        })
+        .collect();
+    let pages: Vec<Got> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let welcomed = pages
+        .iter()
+        .filter(|p| p.heading() == "Welcome to Rocket Team")
+        .count();
+    let already = pages
+        .iter()
+        .filter(|p| p.heading() == "You have already accepted this invitation")
+        .count();
+    assert_eq!((welcomed, already), (1, 19));
+    assert_eq!(s.status(id), Status::Accepted);
+    let accepted = s
+        .herald
+        .history(id)
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "accepted")
+        .count();
+    assert_eq!(accepted, 1);
+}
+
+#[test]
+fn forged_tampered_truncated_oversized_and_random_tokens_read_the_same() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let mut flipped = token.clone().into_bytes();
+    let last = flipped.len() - 5;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let mut forged_nonce = token.clone().into_bytes();
+    forged_nonce[10] = if forged_nonce[10] == b'x' { b'y' } else { b'x' };
+    let forged_nonce = String::from_utf8(forged_nonce).unwrap();
+    let bad = [
+        flipped,
+        forged_nonce,
+        token[..token.len() - 1].to_owned(),
+        format!("{token}A"),
+        "A".repeat(5000),
+        "AQAAAAFZ2b_h7ty7jhvALfkJ63ETteFQwEI7ibE1o68y4Jyx2x_p9zAyaK2A3Eacv60OL8M".to_owned(),
+        "%3Cscript%3E".to_owned(),
+    ];
+    let mut bodies = Vec::new();
+    for t in &bad {
+        let page = s.get(&format!("/i/{t}"));
+        assert_eq!(page.status, 404, "{t}");
+        assert_eq!(page.heading(), "This link is not valid");
+        bodies.push(page.body);
+        let post = s.accept(t);
+        assert_eq!(post.status, 404, "{t}");
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "one answer for all"
+    );
+    assert_eq!(s.status(id), Status::Queued);
+}
+
+#[test]
+fn expired_revoked_and_renewed_links_say_why_and_offer_to_ask_again() {
+    let s = site();
+    let (expiring, t1) = s.invite("a@example.com", None);
+    let (revoked, t2) = s.invite("b@example.com", None);
+    let (renewed, old) = s.invite("c@example.com", None);
+    s.herald.revoke(revoked).unwrap();
+    s.herald.renew(renewed, None).unwrap();
+    let new = s
+        .herald
+        .mint_link(renewed)
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    let revoked_page = s.get(&format!("/i/{t2}"));
+    assert_eq!(
+        (revoked_page.status, revoked_page.heading()),
+        (410, "This invitation was withdrawn")
+    );
+    let old_page = s.get(&format!("/i/{old}"));
+    assert_eq!(
+        (old_page.status, old_page.heading()),
+        (410, "This link has been replaced")
+    );
+    assert_eq!(s.accept(&old).heading(), "This link has been replaced");
+    assert_eq!(s.status(renewed), Status::Queued);
+    assert_eq!(s.accept(&new).heading(), "Welcome to Rocket Team");
+    s.clock.advance(8 * 24 * 3600);
+    let expired_page = s.get(&format!("/i/{t1}"));
+    assert_eq!(
+        (expired_page.status, expired_page.heading()),
+        (410, "This invitation has expired")
+    );
+    assert_eq!(s.accept(&t1).heading(), "This invitation has expired");
+    assert_ne!(s.status(expiring), Status::Accepted);
+    // Ask for a new one: told once, then not again the same day.
+    assert!(expired_page.body.contains(&format!("/i/{t1}/ask")));
+    let ask = s.post(&format!("/i/{t1}/ask"), &[("form", "ask")]);
+    assert_eq!(ask.heading(), "Your request has been sent");
+    let again = s.post(&format!("/i/{t1}/ask"), &[("form", "ask")]);
+    assert_eq!(again.heading(), "Your request was already sent");
+    let told = s
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| **e == SiteEvent::AskedAgain { id: expiring })
+        .count();
+    assert_eq!(told, 1);
+    // A live link cannot "ask again".
+    let (_, live) = s.invite("d@example.com", None);
+    let refused = s.post(&format!("/i/{live}/ask"), &[("form", "ask")]);
+    assert_ne!(refused.heading(), "Your request has been sent");
+}
+
+#[test]
+fn a_resent_invitation_keeps_its_link_and_a_retired_key_ends_it() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let claim = s.herald.claim_next().unwrap().unwrap();
+    let sent = herald_core::Delivery::Sent {
+        message_id: "<x@example.com>".into(),
+    };
+    s.herald.record_delivery(&claim, &sent).unwrap();
+    s.herald.resend(id).unwrap();
+    let again = s.herald.mint_link(id).unwrap().token.expose().to_owned();
+    assert_eq!(again, token, "both mails carry the same working link");
+    assert_eq!(s.get(&format!("/i/{token}")).status, 200);
+    // Rotate and retire the key that signed the link: the link is no longer authentic.
+    s.herald.rotate_key().unwrap();
+    s.herald.retire_key(1).unwrap();
+    let page = s.get(&format!("/i/{token}"));
+    assert_eq!(page.status, 404);
+    assert_eq!(s.accept(&token).status, 404);
+}
+
+#[test]
+fn the_typed_code_works_and_locks_after_five_wrong_tries() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let code = s.herald.mint_link(id).unwrap().code.expose().to_owned();
+    let shown = s.post(
+        "/code",
+        &[
+            ("form", "code"),
+            ("email", "Grace@Example.com"),
+            ("code", &code),
+        ],
+    );
+    assert_eq!(
+        shown.heading(),
+        "Ada Lovelace invited you to join Rocket Team"
+    );
+    assert_eq!(s.status(id), Status::Queued, "showing changes nothing");
+    for _ in 0..5 {
+        let wrong = s.post(
+            "/code",
+            &[
+                ("form", "code"),
+                ("email", "grace@example.com"),
+                ("code", "ZZZZ-ZZZZ"),
+            ],
+        );
+        assert_eq!(wrong.status, 422);
+        assert!(wrong.body.contains("do not match"));
+    }
+    // Locked: even the right code is refused, the same way; the link still works.
+    let locked = s.post(
+        "/code",
+        &[
+            ("form", "answer"),
+            ("answer", "accept"),
+            ("email", "grace@example.com"),
+            ("code", &code),
+        ],
+    );
+    assert_eq!(locked.status, 422);
+    assert_eq!(s.status(id), Status::Queued);
+    // An address with no invitation reads like a wrong code.
+    let unknown = s.post(
+        "/code",
+        &[
+            ("form", "code"),
+            ("email", "nobody@example.com"),
+            ("code", &code),
+        ],
+    );
+    assert_eq!(
+        (unknown.status, unknown.heading()),
+        (locked.status, locked.heading())
+    );
+    assert_eq!(s.accept(&token).heading(), "Welcome to Rocket Team");
+}
+
+#[test]
+fn the_typed_code_can_accept() {
+    let s = site();
+    let (id, _) = s.invite("grace@example.com", None);
+    let code = s.herald.mint_link(id).unwrap().code.expose_grouped();
+    let done = s.post(
+        "/code",
+        &[
+            ("form", "answer"),
+            ("answer", "accept"),
+            ("email", "grace@example.com"),
+            ("code", &code),
+        ],
+    );
+    assert_eq!(done.heading(), "Welcome to Rocket Team");
+    assert_eq!(s.status(id), Status::Accepted);
+}
+
+#[test]
+fn one_click_unsubscribe_opts_out_for_good() {
+    let s = site();
+    let (id, _) = s.invite("grace@example.com", None);
+    let unsub = s
+        .herald
+        .mint_link(id)
+        .unwrap()
+        .unsubscribe
+        .expose()
+        .to_owned();
+    // GET only asks for confirmation.
+    let page = s.get(&format!("/u/{unsub}"));
+    assert_eq!(page.status, 200);
+    assert_eq!(s.status(id), Status::Queued);
+    assert!(!s.herald.is_opted_out("grace@example.com").unwrap());
+    // RFC 8058: a POST with List-Unsubscribe=One-Click, from the mail provider (no Origin).
+    let done = s.post(&format!("/u/{unsub}"), &[("List-Unsubscribe", "One-Click")]);
+    assert_eq!(done.status, 200);
+    assert!(s.herald.is_opted_out("grace@example.com").unwrap());
+    assert_eq!(s.status(id), Status::Revoked);
+    // The invitation link is not an unsubscribe token, and vice versa.
+    let (other, token) = s.invite("alan@example.com", None);
+    assert_eq!(
+        s.post(&format!("/u/{token}"), &[("List-Unsubscribe", "One-Click")])
+            .status,
+        404
+    );
+    assert_eq!(s.accept(&unsub).status, 404);
+    assert!(!s.herald.is_opted_out("alan@example.com").unwrap());
+    assert_eq!(s.status(other), Status::Queued);
+}
+
+#[test]
+fn posts_without_the_forms_fields_or_from_another_site_are_refused() {
+    let s = site();
+    let (id, token) = s.invite("grace@example.com", None);
+    let url = format!("{}/i/{token}", s.base);
+    let before = s.snapshot(id);
+    let cases = [
+        got(agent().post(&url).send_form([("answer", "accept")])),
+        got(agent()
+            .post(&url)
+            .send_form([("form", "answer"), ("answer", "maybe")])),
+        got(agent().post(&url).send_empty()),
+        got(agent()
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(r#"{"form":"answer","answer":"accept"}"#)),
+        got(agent()
+            .post(&url)
+            .send_form([("form", "answer"), ("answer", &"a".repeat(10_000))])),
+        got(agent()
+            .post(&url)
+            .header("Origin", "https://evil.example")
+            .send_form([("form", "answer"), ("answer", "accept")])),
+        got(agent()
+            .post(&url)
+            .header("Origin", "null")
+            .send_form([("form", "answer"), ("answer", "accept")])),
+    ];
+    let statuses: Vec<u16> = cases.iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [400, 400, 400, 400, 413, 403, 403]);
+    for c in &cases {
+        assert!(!c.body.contains("rejection") && !c.body.contains("panicked"));
+    }
+    assert_eq!(s.snapshot(id), before, "nothing changed");
+    // The same POST from the site's own origin works.
+    let ok = got(agent()
+        .post(&url)
+        .header("Origin", &s.base)
+        .send_form([("form", "answer"), ("answer", "accept")]));
+    assert_eq!(ok.heading(), "Welcome to Rocket Team");
+}
+
+#[test]
+fn names_with_markup_come_out_escaped() {
+    let s = site_with(
+        "<script>alert('team')</script>",
+        "Ada \"<img src=x onerror=alert(1)>\"",
+        SiteConfig::default(),
+    );
+    let (_, token) = s.invite(
+        "grace@example.com",
+        Some("</blockquote><script>x()</script>"),
+    );
+    let page = s.get(&format!("/i/{token}"));
+    assert!(!page.body.contains("<script>"), "{}", page.body);
+    assert!(!page.body.contains("<img"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("&#60;script&#62;alert(&#39;team&#39;)&#60;/script&#62;"));
+}
+
+#[test]
+fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
+    let s = site_with(
+        "Rocket Team",
+        "Ada Lovelace",
+        SiteConfig {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        },
+    );
+    let get_as = |ip: &str| {
+        got(agent()
+            .get(&format!("{}/code", s.base))
+            .header("X-Forwarded-For", &format!("203.0.113.9, {ip}"))
+            .call())
+        .status
+    };
+    let statuses: Vec<u16> = (0..70).map(|_| get_as("198.51.100.7")).collect();
+    assert!(statuses[..60].iter().all(|&c| c == 200), "{statuses:?}");
+    assert_eq!(statuses[69], 429);
+    // Another client behind the same proxy is not affected.
+    assert_eq!(get_as("198.51.100.8"), 200);
+
+    // Without trust, the header is ignored: all requests count against the peer itself.
+    let s = site();
+    let statuses: Vec<u16> = (0..70)
+        .map(|i| {
+            got(agent()
+                .get(&format!("{}/code", s.base))
+                .header("X-Forwarded-For", &format!("198.51.100.{i}"))
+                .call())
+            .status
+        })
+        .collect();
+    assert_eq!(statuses[69], 429, "{statuses:?}");
+    let limited = got(agent().get(&format!("{}/code", s.base)).call());
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), Some("60"));
+    assert!(limited.header("content-security-policy").is_some());
+}
