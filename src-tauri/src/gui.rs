@@ -3,6 +3,7 @@
 //! window never holds more than the CLI does.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -47,13 +48,67 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), GuiError> {
     if !has_display() {
         return Err(GuiError::NoDisplay);
     }
+    let background = data_dir.clone();
     tauri::Builder::default()
+        .setup(move |_| {
+            serve_in_background(background);
+            Ok(())
+        })
         // Lossy on purpose: the path is only shown to the user, never used to open files.
         .manage(DataDir(data_dir.map(|p| p.to_string_lossy().into_owned())))
         .invoke_handler(tauri::generate_handler![app_info])
         // tauri.conf.json is read at compile time from the package root (CARGO_MANIFEST_DIR).
         .run(tauri::generate_context!())?;
     Ok(())
+}
+
+/// While the window is open, Herald mails queued invitations and serves the confirmation site
+/// in-process, exactly as `herald serve` does. A folder not set up yet has nothing to do. If
+/// `herald serve` already runs on the same folder, the outbox lease keeps the two from
+/// mailing the same invitation, and the port being taken leaves the site to it.
+fn serve_in_background(data_dir: Option<PathBuf>) {
+    let Ok(opts) = herald_core::OpenOptions::new(data_dir) else {
+        return;
+    };
+    let Ok(herald) = herald_core::Herald::open(opts) else {
+        return;
+    };
+    let herald = Arc::new(herald);
+    tauri::async_runtime::spawn(async move {
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        let outbox = herald_core::mail::run_outbox(
+            herald.clone(),
+            Arc::new(tokio::sync::Notify::new()),
+            stop,
+            |e| eprintln!("outbox: {e:?}"),
+        );
+        let site = async {
+            let addr = herald_server::DEFAULT_BIND
+                .parse()
+                .expect("the default address is valid");
+            match herald_server::bind(addr).await {
+                Ok(listener) => {
+                    let events: herald_server::Events = Arc::new(|e| eprintln!("site: {e:?}"));
+                    let config = herald_server::SiteConfig::default();
+                    if let Err(e) = herald_server::run(
+                        listener,
+                        herald.clone(),
+                        config,
+                        events,
+                        std::future::pending(),
+                    )
+                    .await
+                    {
+                        eprintln!("herald: the confirmation site stopped: {e}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("herald: the confirmation site is not served from the window: {e}")
+                }
+            }
+        };
+        tokio::join!(outbox, site);
+    });
 }
 
 /// On Linux and the BSDs the window needs an X11 or Wayland display; elsewhere there always is one.
