@@ -27,13 +27,13 @@ P=setup
 # Secret Service keyring store. Tests: Xvfb + xauth + WebKitWebDriver for the real window,
 # imagemagick for screenshots, gnome-keyring + D-Bus + secret-tool for a real keyring,
 # postfix (for smtp-sink) + swaks for a real SMTP server, chromium for the invitee's pages,
-# and ShellCheck for these scripts.
+# wrk for the confirmation site's benchmark, and ShellCheck for these scripts.
 PACKAGES=(
     libwebkit2gtk-4.1-dev build-essential file libssl-dev libayatana-appindicator3-dev
     librsvg2-dev libxdo-dev pkg-config
     xvfb xauth webkit2gtk-driver imagemagick
     gnome-keyring dbus-daemon dbus-bin libdbus-1-dev libsecret-tools
-    postfix swaks chromium openssl
+    postfix swaks chromium openssl wrk
     shellcheck
 )
 
@@ -140,6 +140,9 @@ install_test_tools() {
         cargo install tauri-driver --version '^2' --locked
     fi
     npm_ci tests/window
+    # playwright-core drives Debian's chromium for the invitee's pages; it never downloads a
+    # browser of its own.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_ci tests/site
     # aiosmtpd: a scriptable SMTP server with STARTTLS, implicit TLS and AUTH, for the mail
     # tests that smtp-sink cannot do (tests/smtp/tls_server.py).
     if python3 -c 'import aiosmtpd' 2>/dev/null; then

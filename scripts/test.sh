@@ -72,7 +72,13 @@ stage_window() {
     bash scripts/window-test.sh "$(cargo_target_dir)/debug/herald"
 }
 
-STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window)
+# The invitee's side in a real browser: a mail received by smtp-sink, its link opened in
+# headless chromium, Accept pressed, the CLI asked what happened.
+stage_site_browser() {
+    bash scripts/site-browser-test.sh
+}
+
+STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window site-browser)
 
 # ------------------------------------------------------------------------------------------
 # Runner
