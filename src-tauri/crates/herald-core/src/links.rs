@@ -50,7 +50,7 @@ pub struct MintedLink {
     pub unsubscribe: Token,
 }
 
-fn claims(link: &LinkRow) -> Claims<'_> {
+pub(crate) fn claims(link: &LinkRow) -> Claims<'_> {
     Claims {
         key_version: link.key_version,
         invitation_id: link.invitation_id,
@@ -62,7 +62,7 @@ fn claims(link: &LinkRow) -> Claims<'_> {
 
 /// A fixed key for the MAC computed when no link matches, so that an unknown nonce costs about
 /// the same time as a known one with a wrong MAC.
-fn decoy_key() -> &'static HmacKey {
+pub(crate) fn decoy_key() -> &'static HmacKey {
     static KEY: OnceLock<HmacKey> = OnceLock::new();
     KEY.get_or_init(|| HmacKey::from_bytes(&[0x5a; token::KEY_LEN]))
 }

@@ -324,40 +324,9 @@ impl Herald {
                     format!(" over {}", human_duration(now - t))
                 });
                 let error = format!("gave up after {attempts} attempts{since}: {reason}");
-                let stamp = Stamp {
-                    last_error: Some(&error),
-                    ..Stamp::default()
-                };
-                self.step_stamped(
-                    tx,
-                    id,
-                    Status::Failed,
-                    Actor::System,
-                    "failed",
-                    Some(&error),
-                    stamp,
-                    now,
-                )?;
-                Ok(Status::Failed)
+                self.fail_in(tx, id, &error, now)
             }
-            Delivery::Failed { reason } => {
-                let stamp = Stamp {
-                    last_error: Some(reason),
-                    ..Stamp::default()
-                };
-                self.step_stamped(
-                    tx,
-                    id,
-                    Status::Failed,
-                    Actor::System,
-                    "failed",
-                    Some(reason),
-                    stamp,
-                    now,
-                )?;
-                self.reset_retry(tx, id, None)?;
-                Ok(Status::Failed)
-            }
+            Delivery::Failed { reason } => self.fail_in(tx, id, reason, now),
         }
     }
 
@@ -375,6 +344,32 @@ impl Herald {
             .map_err(|e| self.store.err(e))
         })?;
         Ok(next.map(|t| (t - now).max(0)))
+    }
+
+    /// Marks a mailing failed for good, keeping the server's words.
+    fn fail_in(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        id: i64,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<Status> {
+        let stamp = Stamp {
+            last_error: Some(reason),
+            ..Stamp::default()
+        };
+        self.step_stamped(
+            tx,
+            id,
+            Status::Failed,
+            Actor::System,
+            "failed",
+            Some(reason),
+            stamp,
+            now,
+        )?;
+        self.reset_retry(tx, id, None)?;
+        Ok(Status::Failed)
     }
 
     fn reset_retry(

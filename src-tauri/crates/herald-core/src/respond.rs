@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
-use crate::links::{EndReason, LinkCheck};
+use crate::links::{claims, decoy_key, EndReason, LinkCheck};
 use crate::model::{Actor, Invitation, Status};
 use crate::policy::OptOutSource;
 use crate::store::{self, Stamp};
@@ -209,7 +209,7 @@ impl Herald {
         let Some((id, Some(link), Some(key_ref), failures)) = found else {
             // Unknown address: spend what a real check spends.
             let _ = token::verify_code(
-                decoy(),
+                decoy_key(),
                 &Claims {
                     key_version: 0,
                     invitation_id: 0,
@@ -229,13 +229,7 @@ impl Herald {
                 .store
                 .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
         };
-        let claims = Claims {
-            key_version: link.key_version,
-            invitation_id: link.invitation_id,
-            email: &link.email,
-            expires_at: link.expires_at,
-            nonce: &link.nonce,
-        };
+        let claims = claims(&link);
         if !token::verify_code(&key, &claims, code) {
             let now = self.clock.now();
             self.store.write(|tx| {
@@ -308,7 +302,7 @@ impl Herald {
         })?;
         let Some((link, key_ref)) = found else {
             let _ = token::verify(
-                decoy(),
+                decoy_key(),
                 Purpose::Unsubscribe,
                 &Claims {
                     key_version: parsed.key_version,
@@ -327,13 +321,7 @@ impl Herald {
         let Some(key) = self.load_key(link.key_version, &key_ref.key_id)? else {
             return Ok(None);
         };
-        let claims = Claims {
-            key_version: link.key_version,
-            invitation_id: link.invitation_id,
-            email: &link.email,
-            expires_at: link.expires_at,
-            nonce: &link.nonce,
-        };
+        let claims = claims(&link);
         if !token::verify(&key, Purpose::Unsubscribe, &claims, &parsed) {
             return Ok(None);
         }
@@ -449,11 +437,6 @@ impl Herald {
         };
         Ok((Answered::Done(self.invitation(id)?), Some(event)))
     }
-}
-
-fn decoy() -> &'static token::HmacKey {
-    static KEY: std::sync::OnceLock<token::HmacKey> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| token::HmacKey::from_bytes(&[0xa5; token::KEY_LEN]))
 }
 
 /// A header value fit for the audit log: one line, bounded.
