@@ -481,6 +481,10 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The first worker mails, then naps until woken.
+    let warmup = invite(&f.herald, &["warmup@example.com"], None)[0];
+    first.wake.notify_one();
+    wait_for(&f.herald, warmup, Status::Sent);
     // An invitation claimed by the first and not yet recorded must not be reclaimed by the
     // standby, or it would be mailed twice.
     let held = invite(&f.herald, &["held@example.com"], None)[0];
@@ -523,7 +527,8 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
             "alan@example.com",
             "barbara@example.com",
             "grace@example.com",
-            "held@example.com"
+            "held@example.com",
+            "warmup@example.com"
         ],
         "each invitation mailed exactly once"
     );

@@ -128,10 +128,17 @@ pub async fn guard(
     next.run(request).await
 }
 
-/// A browser's POST names its page's origin; it must be this site as the browser reached it
-/// (the Host it sent). No Origin at all is allowed: mail providers' one-click unsubscribe
-/// (RFC 8058) posts from their servers, and every form still needs its own fields.
+/// Whether a POST comes from this site's own page. Browsers say so in `Sec-Fetch-Site`, which
+/// pages cannot forge; under this site's `Referrer-Policy: no-referrer` they send
+/// `Origin: null` even for same-origin forms, so Origin alone cannot decide. Without
+/// `Sec-Fetch-Site` (older browsers), a real Origin must be this site as the browser reached it
+/// (the Host it sent), and `null` is refused. With neither header the request is not from a
+/// browser page at all: mail providers' one-click unsubscribe (RFC 8058) posts from their
+/// servers, and every form still needs its own fields.
 fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };

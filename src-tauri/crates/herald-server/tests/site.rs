@@ -621,19 +621,38 @@ fn posts_without_the_forms_fields_or_from_another_site_are_refused() {
             .post(&url)
             .header("Origin", "null")
             .send_form([("form", "answer"), ("answer", "accept")])),
+        got(agent()
+            .post(&url)
+            .header("Origin", "null")
+            .header("Sec-Fetch-Site", "cross-site")
+            .send_form([("form", "answer"), ("answer", "accept")])),
+        got(agent()
+            .post(&url)
+            .header("Origin", &s.base)
+            .header("Sec-Fetch-Site", "same-site")
+            .send_form([("form", "answer"), ("answer", "accept")])),
     ];
     let statuses: Vec<u16> = cases.iter().map(|c| c.status).collect();
-    assert_eq!(statuses, [400, 400, 400, 400, 413, 403, 403]);
+    assert_eq!(statuses, [400, 400, 400, 400, 413, 403, 403, 403, 403]);
     for c in &cases {
         assert!(!c.body.contains("rejection") && !c.body.contains("panicked"));
     }
     assert_eq!(s.snapshot(id), before, "nothing changed");
-    // The same POST from the site's own origin works.
+    // What a browser sends from the site's own page under `no-referrer`: Origin null, and
+    // Sec-Fetch-Site same-origin. That works, as does a real matching Origin.
+    let (other, other_token) = s.invite("alan@example.com", None);
     let ok = got(agent()
         .post(&url)
+        .header("Origin", "null")
+        .header("Sec-Fetch-Site", "same-origin")
+        .send_form([("form", "answer"), ("answer", "accept")]));
+    assert_eq!(ok.heading(), "Welcome to Rocket Team");
+    let ok = got(agent()
+        .post(&format!("{}/i/{other_token}", s.base))
         .header("Origin", &s.base)
         .send_form([("form", "answer"), ("answer", "accept")]));
     assert_eq!(ok.heading(), "Welcome to Rocket Team");
+    assert_eq!(s.status(other), Status::Accepted);
 }
 
 #[test]
