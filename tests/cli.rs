@@ -326,6 +326,8 @@ fn invitations_round_trip_as_text_and_json() {
         "expires_at",
         "sent_at",
         "decided_at",
+        "opened_at",
+        "scanned_at",
         "attempts",
         "last_error",
     ];

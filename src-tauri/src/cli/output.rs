@@ -18,6 +18,10 @@ pub struct InvitationJson<'a> {
     pub expires_at: String,
     pub sent_at: Option<String>,
     pub decided_at: Option<String>,
+    /// When a person first opened the link; never a decision.
+    pub opened_at: Option<String>,
+    /// When something that looks like a mail scanner first fetched the link.
+    pub scanned_at: Option<String>,
     pub attempts: u32,
     pub last_error: Option<&'a str>,
 }
@@ -34,6 +38,8 @@ impl<'a> From<&'a Invitation> for InvitationJson<'a> {
             expires_at: rfc3339(i.expires_at),
             sent_at: i.sent_at.map(rfc3339),
             decided_at: i.decided_at.map(rfc3339),
+            opened_at: i.opened_at.map(rfc3339),
+            scanned_at: i.scanned_at.map(rfc3339),
             attempts: i.attempts,
             last_error: i.last_error.as_deref(),
         }
@@ -121,6 +127,8 @@ pub fn invitation_detail(
     writeln!(out, "  created:    {}", rfc3339(i.created_at))?;
     writeln!(out, "  expires:    {}", rfc3339(i.expires_at))?;
     writeln!(out, "  sent:       {}", opt(i.sent_at))?;
+    writeln!(out, "  opened:     {}", opt(i.opened_at))?;
+    writeln!(out, "  scanned:    {}", opt(i.scanned_at))?;
     writeln!(out, "  decided:    {}", opt(i.decided_at))?;
     writeln!(out, "  attempts:   {}", i.attempts)?;
     if let Some(e) = &i.last_error {
