@@ -193,30 +193,30 @@ async fn link_page(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let Some(g) = general(&app).await else {
-        return unavailable();
-    };
-    if !plausible(&token) {
-        return Page::not_found(Some(&g)).into_response();
-    }
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let head = method == Method::HEAD;
     let t = token.clone();
-    let Some((check, event)) = core(&app.herald, move |h| {
-        h.visit_link(
-            &t,
-            Visit {
-                head,
-                user_agent: agent.as_deref(),
-            },
-        )
+    // One trip to the blocking pool per request: the settings and the link together.
+    let Some((g, visited)) = core(&app.herald, move |h| {
+        let g = h.general()?;
+        if !plausible(&t) {
+            return Ok((g, None));
+        }
+        let visit = Visit {
+            head,
+            user_agent: agent.as_deref(),
+        };
+        Ok((g, Some(h.visit_link(&t, visit)?)))
     })
     .await
     else {
         return unavailable();
+    };
+    let Some((check, event)) = visited else {
+        return Page::not_found(Some(&g)).into_response();
     };
     emit(&app, event);
     match &check {
@@ -292,16 +292,20 @@ async fn link_answer(
     let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
         return unreadable(&form);
     };
-    let Some(g) = general(&app).await else {
-        return unavailable();
-    };
-    if !plausible(&token) {
-        return Page::not_found(Some(&g)).into_response();
-    }
     let t = token.clone();
-    let Some((answered, event)) = core(&app.herald, move |h| h.answer_link(&t, answer)).await
+    let Some((g, answered)) = core(&app.herald, move |h| {
+        let g = h.general()?;
+        if !plausible(&t) {
+            return Ok((g, None));
+        }
+        Ok((g, Some(h.answer_link(&t, answer)?)))
+    })
+    .await
     else {
         return unavailable();
+    };
+    let Some((answered, event)) = answered else {
+        return Page::not_found(Some(&g)).into_response();
     };
     emit(&app, event);
     answered_page(&g, answered, answer, Some(&token))
