@@ -65,7 +65,8 @@ pub struct InitArgs {
     /// The address invitations are sent from
     #[arg(long, value_name = "ADDRESS")]
     pub from: String,
-    /// The confirmation site's address as invitees reach it (https://, or http://localhost)
+    /// The confirmation site's address as invitees reach it (https://, or http:// to this
+    /// machine only: localhost, 127.0.0.1, ::1)
     #[arg(long, value_name = "URL")]
     pub public_url: String,
     /// Where replies go, if not to the sender address

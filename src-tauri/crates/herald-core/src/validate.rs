@@ -362,7 +362,7 @@ pub fn public_url(input: &str) -> Result<String, ValidationError> {
         "http" if is_loopback_host(url.host_str().unwrap_or_default()) => {}
         "http" => {
             return Err(err(
-                "links carry secrets, so it must start with https:// (plain http is allowed only for localhost)",
+                "links carry secrets, so it must start with https:// (plain http is allowed only to this machine: localhost, 127.0.0.1, ::1)",
             ))
         }
         _ => return Err(err("it must start with https://")),

@@ -20,9 +20,15 @@ use crate::token::NONCE_LEN;
 
 pub const DB_FILE: &str = "herald.db";
 
+/// Connections kept for reads beside the one writer: WAL lets them read while it writes, so
+/// the confirmation site's page views do not queue behind each other or behind the outbox.
+const READERS: usize = 2;
+
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -55,9 +61,19 @@ impl Store {
         restrict_file(&path)?;
         configure(&conn).map_err(|e| Error::db(&path, e))?;
         migrate(&mut conn, &path)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(&path, flags)?;
+                configure(&reader)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| Error::db(&path, e))?;
         Ok(Store {
             path,
             conn: Mutex::new(conn),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -83,9 +99,27 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs `f` on a consistent snapshot.
+    /// A free reader connection, or else the next one in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            match r.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let n = self
+            .next_reader
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.readers.get(n % self.readers.len().max(1)) {
+            Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
+            None => self.lock(),
+        }
+    }
+
+    /// Runs `f` on a consistent snapshot, on a reader connection (never inside a write).
     pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.lock();
+        let mut conn = self.reader();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| Error::db(&self.path, e))?;
