@@ -60,7 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 mail_count() { find "$sinks/mail" -type f | wc -l; }
 
 # The sink: one file per mail, in memory where /dev/shm exists.

@@ -46,7 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() { # PORT WHAT LOG
     local i=0
     until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do

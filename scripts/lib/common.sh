@@ -40,3 +40,8 @@ cargo_target_dir() {
     *) printf '%s\n' "$HERALD_ROOT/$dir" ;;
     esac
 }
+
+# A TCP port on 127.0.0.1 that is free right now (the tests and benchmarks start servers on it).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
