@@ -220,7 +220,9 @@ try {
   assert.ok(accepted.decided_at, 'decided_at is set');
   const history = heraldOk('invite', 'show', '1');
   assert.match(history, /\binvitee\s+opened\b/, `the opening was recorded as a person's:\n${history}`);
-  assert.doesNotMatch(history, /\bscanned\b/, `the opening was taken for a scanner's:\n${history}`);
+  // `show` has a "scanned:" line; it must be empty, and no history entry may say "scanned".
+  assert.match(history, /^\s*scanned:\s+-$/m, `the opening was taken for a scanner's:\n${history}`);
+  assert.doesNotMatch(history, /\binvitee\s+scanned\b/, `the opening was taken for a scanner's:\n${history}`);
   await page.goBack();
   const again = await page.reload();
   assert.equal(again.url(), grace.link);
