@@ -183,6 +183,32 @@ async fn general(app: &App) -> Option<General> {
     core(&app.herald, |h| h.general()).await
 }
 
+/// A token route's core call, in one trip to the blocking pool together with the settings
+/// every page shows. `Err` is the page to answer with instead: "try later" when Herald itself
+/// failed, "not valid" for a token too long to be one (never looked up).
+async fn for_token<T: Send + 'static>(
+    app: &App,
+    token: &str,
+    f: impl FnOnce(&Herald, &str) -> herald_core::Result<T> + Send + 'static,
+) -> Result<(General, T), Response> {
+    let token = token.to_owned();
+    let Some((g, out)) = core(&app.herald, move |h| {
+        let g = h.general()?;
+        if !plausible(&token) {
+            return Ok((g, None));
+        }
+        Ok((g, Some(f(h, &token)?)))
+    })
+    .await
+    else {
+        return Err(unavailable());
+    };
+    match out {
+        Some(out) => Ok((g, out)),
+        None => Err(Page::not_found(Some(&g)).into_response()),
+    }
+}
+
 async fn not_found(State(app): State<App>) -> Response {
     Page::not_found(general(&app).await.as_ref()).into_response()
 }
@@ -198,25 +224,17 @@ async fn link_page(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let head = method == Method::HEAD;
-    let t = token.clone();
-    // One trip to the blocking pool per request: the settings and the link together.
-    let Some((g, visited)) = core(&app.herald, move |h| {
-        let g = h.general()?;
-        if !plausible(&t) {
-            return Ok((g, None));
-        }
+    let visited = for_token(&app, &token, move |h, t| {
         let visit = Visit {
             head,
             user_agent: agent.as_deref(),
         };
-        Ok((g, Some(h.visit_link(&t, visit)?)))
+        h.visit_link(t, visit)
     })
-    .await
-    else {
-        return unavailable();
-    };
-    let Some((check, event)) = visited else {
-        return Page::not_found(Some(&g)).into_response();
+    .await;
+    let (g, (check, event)) = match visited {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     emit(&app, event);
     match &check {
@@ -292,21 +310,11 @@ async fn link_answer(
     let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
         return unreadable(&form);
     };
-    let t = token.clone();
-    let Some((g, answered)) = core(&app.herald, move |h| {
-        let g = h.general()?;
-        if !plausible(&t) {
-            return Ok((g, None));
-        }
-        Ok((g, Some(h.answer_link(&t, answer)?)))
-    })
-    .await
-    else {
-        return unavailable();
-    };
-    let Some((answered, event)) = answered else {
-        return Page::not_found(Some(&g)).into_response();
-    };
+    let (g, (answered, event)) =
+        match for_token(&app, &token, move |h, t| h.answer_link(t, answer)).await {
+            Ok(v) => v,
+            Err(page) => return page,
+        };
     emit(&app, event);
     answered_page(&g, answered, answer, Some(&token))
 }
@@ -336,14 +344,9 @@ async fn link_ask(
     if form.as_ref().ok().and_then(|f| f.0.form.as_deref()) != Some("ask") {
         return unreadable(&form);
     }
-    let Some(g) = general(&app).await else {
-        return unavailable();
-    };
-    if !plausible(&token) {
-        return Page::not_found(Some(&g)).into_response();
-    }
-    let Some((asked, event)) = core(&app.herald, move |h| h.ask_again(&token)).await else {
-        return unavailable();
+    let (g, (asked, event)) = match for_token(&app, &token, |h, t| h.ask_again(t)).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     emit(&app, event);
     match asked {
@@ -418,12 +421,10 @@ async fn code_answer(
 }
 
 async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> Response {
-    let Some(g) = general(&app).await else {
-        return unavailable();
+    let g = match for_token(&app, &token, |_, _| Ok(())).await {
+        Ok((g, ())) => g,
+        Err(page) => return page,
     };
-    if !plausible(&token) {
-        return Page::not_found(Some(&g)).into_response();
-    }
     // Only confirms: the change needs the POST (a person's button, or RFC 8058's one click).
     Page::unsubscribe_confirm(&g, format!("/u/{token}")).into_response()
 }
@@ -447,14 +448,9 @@ async fn unsubscribe(
     if !ok {
         return bad_form();
     }
-    let Some(g) = general(&app).await else {
-        return unavailable();
-    };
-    if !plausible(&token) {
-        return Page::not_found(Some(&g)).into_response();
-    }
-    let Some(result) = core(&app.herald, move |h| h.unsubscribe(&token)).await else {
-        return unavailable();
+    let (g, result) = match for_token(&app, &token, |h, t| h.unsubscribe(t)).await {
+        Ok(v) => v,
+        Err(page) => return page,
     };
     match result {
         Some((email, event)) => {
