@@ -17,8 +17,9 @@ use args::{
     SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
+use herald_core::mail::{MailError, TestMailError};
 use herald_core::{
-    Delivery, ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
+    ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
 };
 use zeroize::Zeroizing;
@@ -42,8 +43,8 @@ pub enum CliError {
     Mail(#[from] herald_core::mail::MailError),
     #[error(transparent)]
     File(#[from] recipients::FileError),
-    #[error("the SMTP server did not take the test message: {0}")]
-    SmtpTest(String),
+    #[error(transparent)]
+    SmtpTest(#[from] herald_core::mail::TestMailError),
     #[error("could not start the server's runtime: {0}")]
     Runtime(io::Error),
     #[error("could not write the output: {0}")]
@@ -55,6 +56,10 @@ impl CliError {
         match self {
             CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
             CliError::Mail(herald_core::mail::MailError::NotConfigured) => EXIT_BAD_REQUEST,
+            CliError::SmtpTest(TestMailError::Core(e)) if e.kind() == ErrorKind::Request => {
+                EXIT_BAD_REQUEST
+            }
+            CliError::SmtpTest(TestMailError::Mail(MailError::NotConfigured)) => EXIT_BAD_REQUEST,
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
             CliError::File(_) => EXIT_BAD_REQUEST,
             _ => EXIT_ENVIRONMENT,
@@ -129,8 +134,10 @@ fn one_line(s: &str) -> String {
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let Some(command) = cli.command else {
-        // The window shows where data lives; resolving it cannot fail the launch.
-        let dir = cli.data_dir.or_else(|| Herald::default_data_dir().ok());
+        let dir = match cli.data_dir {
+            Some(dir) => dir,
+            None => Herald::default_data_dir()?,
+        };
         return Ok(crate::gui::run(dir)?);
     };
     let opts = OpenOptions::new(cli.data_dir)?;
@@ -229,34 +236,13 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
 }
 
 fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError> {
-    let to = herald_core::validate::Email::parse(to).map_err(herald_core::Error::from)?;
-    let smtp = h
-        .smtp()?
-        .ok_or(herald_core::mail::MailError::NotConfigured)?;
-    let general = h.general()?;
-    let message_id = herald_core::mail::new_message_id(&general.from);
-    let message = herald_core::mail::test_message(&general, to.as_str(), &message_id)?;
-    let password = h
-        .keyring()
-        .smtp_password()
-        .map_err(herald_core::Error::from)?;
-    let delivery = runtime()?.block_on(async {
-        let mailer = herald_core::mail::Mailer::new(&smtp, password)?;
-        let delivery = mailer.send(&message).await;
-        mailer.close_idle().await;
-        Ok::<_, CliError>(delivery)
-    })?;
-    match delivery {
-        Delivery::Sent { message_id } => {
-            writeln!(
-                out,
-                "{}:{} accepted the test message for {to} ({message_id}).",
-                smtp.host, smtp.port
-            )?;
-            Ok(())
-        }
-        Delivery::Retry { reason } | Delivery::Failed { reason } => Err(CliError::SmtpTest(reason)),
-    }
+    let sent = runtime()?.block_on(h.send_test_mail(to))?;
+    writeln!(
+        out,
+        "{} accepted the test message for {} ({}): {}",
+        sent.server, sent.to, sent.message_id, sent.reply
+    )?;
+    Ok(())
 }
 
 fn limits(out: &mut impl Write, h: &Herald, a: LimitsArgs) -> Result<(), CliError> {

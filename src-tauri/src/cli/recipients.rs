@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use herald_core::validate;
 
-/// A list larger than this is surely not a team's invitation list.
-const MAX_FILE_BYTES: u64 = 1 << 20;
+const MAX_FILE_BYTES: u64 = herald_core::recipients::MAX_LIST_BYTES as u64;
 /// How many refused lines the one-line report names before it just counts.
 const REPORTED: usize = 10;
 
@@ -22,10 +21,12 @@ pub enum FileError {
     },
     #[error("{} is larger than 1 MiB; split it into smaller lists", path.display())]
     TooLarge { path: PathBuf },
-    #[error("{} is not valid CSV: {detail}", path.display())]
-    Csv { path: PathBuf, detail: String },
-    #[error("{} has an email header but no \"email\" column", path.display())]
-    NoEmailColumn { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    List {
+        path: PathBuf,
+        #[source]
+        source: herald_core::recipients::ListError,
+    },
     #[error("{count} line(s) of {} cannot be used, and nothing was created: {report}", path.display())]
     Refused {
         path: PathBuf,
@@ -37,21 +38,16 @@ pub enum FileError {
 /// The recipients in a file, as `addr` or `Name <addr>`, each checked.
 pub fn read(path: &Path) -> Result<Vec<String>, FileError> {
     let text = read_text(path)?;
-    let entries = if looks_like_csv(&text) {
-        csv_entries(path, &text)?
-    } else {
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim().to_owned()))
-            .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            .collect()
-    };
+    let entries = herald_core::recipients::parse(&text).map_err(|source| FileError::List {
+        path: path.to_owned(),
+        source,
+    })?;
     let refused: Vec<String> = entries
         .iter()
-        .filter_map(|(line, r)| {
-            validate::recipient(r)
+        .filter_map(|e| {
+            validate::recipient(&e.text)
                 .err()
-                .map(|e| format!("line {line}: {e}"))
+                .map(|err| format!("line {}: {err}", e.line))
         })
         .collect();
     if !refused.is_empty() {
@@ -70,7 +66,7 @@ pub fn read(path: &Path) -> Result<Vec<String>, FileError> {
             report,
         });
     }
-    Ok(entries.into_iter().map(|(_, r)| r).collect())
+    Ok(entries.into_iter().map(|e| e.text).collect())
 }
 
 fn read_text(path: &Path) -> Result<String, FileError> {
@@ -97,49 +93,6 @@ fn read_text(path: &Path) -> Result<String, FileError> {
         });
     }
     Ok(text)
-}
-
-/// A header line that names an email column: what spreadsheets export.
-fn looks_like_csv(text: &str) -> bool {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .is_some_and(|first| {
-            first.contains(',')
-                && first
-                    .split(',')
-                    .any(|c| c.trim().trim_matches('"').eq_ignore_ascii_case("email"))
-        })
-}
-
-fn csv_entries(path: &Path, text: &str) -> Result<Vec<(usize, String)>, FileError> {
-    let csv_err = |e: csv::Error| FileError::Csv {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(csv_err)?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let email = column("email").ok_or_else(|| FileError::NoEmailColumn {
-        path: path.to_owned(),
-    })?;
-    let name = column("name");
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_err)?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        let address = record.get(email).unwrap_or_default();
-        if address.is_empty() {
-            continue;
-        }
-        match name.and_then(|n| record.get(n)).filter(|n| !n.is_empty()) {
-            Some(n) => out.push((line, format!("{n} <{address}>"))),
-            None => out.push((line, address.to_owned())),
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

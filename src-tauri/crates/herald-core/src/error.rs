@@ -24,6 +24,9 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
 
+    #[error(transparent)]
+    List(#[from] crate::recipients::ListError),
+
     #[error(
         "Herald is not set up in {}: run `herald init --team NAME --owner-name NAME --from ADDRESS --public-url URL` first",
         dir.display()
@@ -113,6 +116,11 @@ pub enum Error {
 
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
+
+    #[error(
+        "the invitation mail could not be written ({0}); this is a bug in Herald, please report it"
+    )]
+    Template(String),
 }
 
 fn pending_note(pending: usize) -> String {
@@ -138,6 +146,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Invalid(_)
+            | Error::List(_)
             | Error::NotInitialised { .. }
             | Error::NoSuchInvitation(_)
             | Error::IllegalTransition { .. }
@@ -158,7 +167,8 @@ impl Error {
             | Error::DatabaseTooNew { .. }
             | Error::Database { .. }
             | Error::DatabaseContent { .. }
-            | Error::Random(_) => ErrorKind::Environment,
+            | Error::Random(_)
+            | Error::Template(_) => ErrorKind::Environment,
         }
     }
 

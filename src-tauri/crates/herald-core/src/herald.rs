@@ -174,6 +174,15 @@ impl Herald {
         &self.clock
     }
 
+    /// A public tag for this install, which the confirmation site's `/healthz` shows so the
+    /// window can tell that the site at the public URL is its own and not another Herald's.
+    /// A hash, so it does not reveal the id that names the keyring entries.
+    pub fn instance_tag(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("herald-instance:{}", self.keyring.install_id()));
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// This install's view of the keyring (the service and the install id name its entries).
     pub fn keyring(&self) -> &Keyring {
         &self.keyring

@@ -110,7 +110,7 @@ impl Herald {
     }
 
     /// The lifetime of a new link in seconds: as asked, or the data folder's default.
-    fn ttl(&self, expires: Option<&str>) -> Result<i64> {
+    pub(crate) fn ttl(&self, expires: Option<&str>) -> Result<i64> {
         let secs = match expires {
             Some(e) => validate::expiry(e)?.as_secs(),
             None => self.general()?.default_expiry_secs,

@@ -18,6 +18,7 @@ use crate::token::{self, HmacKey};
 
 /// Whether the keyring holds a key version as the store remembers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyPresence {
     Present,
@@ -29,6 +30,7 @@ pub enum KeyPresence {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyVersionInfo {
     pub version: u32,
     /// A public fingerprint, not the key.
@@ -42,6 +44,7 @@ pub struct KeyVersionInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyStatus {
     pub keyring_service: String,
     pub versions: Vec<KeyVersionInfo>,
@@ -128,6 +131,15 @@ impl Herald {
         .map_err(|e| self.store.err(e))?;
         self.key_cache().insert(version, key.clone());
         Ok((version, key))
+    }
+
+    /// Makes the first signing key if there is none yet, and checks that the keyring holds the
+    /// current one: the setup's proof that the keyring works. Then the key status.
+    pub fn ensure_key(&self) -> Result<KeyStatus> {
+        let now = self.clock.now();
+        self.store
+            .write(|tx| self.current_key_in(tx, now).map(drop))?;
+        self.key_status()
     }
 
     /// Every key version, with whether the keyring still holds it.

@@ -10,10 +10,13 @@ mod herald;
 mod invitations;
 mod keys;
 mod links;
+mod listing;
 pub mod mail;
 pub mod model;
 mod outbox;
 mod policy;
+mod preview;
+pub mod recipients;
 mod respond;
 pub mod secrets;
 pub mod settings;
@@ -28,8 +31,13 @@ pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams};
 pub use invitations::{NewInvitations, RenewOutcome, DEFAULT_ROLE, MAX_BATCH};
 pub use keys::{KeyPresence, KeyStatus, KeyVersionInfo, ReissueReport, RetireReport};
 pub use links::{EndReason, LinkCheck, MintedLink};
+pub use listing::{
+    DayTally, ListPage, ListQuery, OptOutEntry, Overview, SortKey, StatusCounts, MAX_PAGE,
+    OVERVIEW_DAYS,
+};
 pub use model::{Actor, AuditEntry, Invitation, ListFilter, Status};
 pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
+pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
 pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
 pub use settings::{General, Limits, Smtp, TlsMode};

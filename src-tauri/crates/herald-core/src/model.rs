@@ -6,6 +6,7 @@ use crate::clock::Timestamp;
 pub use crate::state::Status;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Invitation {
     pub id: i64,
     /// Normalised: domain in lower-case ASCII (punycode), local part lower-cased.
@@ -31,6 +32,7 @@ pub struct Invitation {
 
 /// Who caused a change, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Actor {
     Owner,
@@ -58,6 +60,7 @@ impl Actor {
 
 /// One line of an invitation's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     pub at: Timestamp,
     pub actor: Actor,

@@ -28,8 +28,9 @@ pub const BACKOFF: [i64; 5] = [60, 300, 1800, 7200, 21_600];
 /// What the mail server made of one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// 2xx: the server took the message.
-    Sent { message_id: String },
+    /// 2xx: the server took the message. `reply` is its answer, e.g. `250 2.0.0 Ok: queued as
+    /// 4Fz9` (the queue id helps the server's admin trace the mail).
+    Sent { message_id: String, reply: String },
     /// 4xx, a timeout, a dropped connection: worth trying again later.
     Retry { reason: String },
     /// 5xx: the server refused for good.
@@ -274,7 +275,8 @@ impl Herald {
             return Ok(Status::Queued);
         }
         match outcome {
-            Delivery::Sent { message_id } => {
+            Delivery::Sent { message_id, reply } => {
+                let detail = sent_detail(message_id, reply);
                 let stamp = Stamp {
                     sent_at: true,
                     ..Stamp::default()
@@ -285,7 +287,7 @@ impl Herald {
                     Status::Sent,
                     Actor::System,
                     "sent",
-                    Some(message_id),
+                    Some(&detail),
                     stamp,
                     now,
                 )?;
@@ -390,8 +392,19 @@ impl Herald {
 
 fn describe(outcome: &Delivery) -> String {
     match outcome {
-        Delivery::Sent { message_id } => format!("sent as {message_id}"),
+        Delivery::Sent { message_id, reply } => {
+            format!("sent as {}", sent_detail(message_id, reply))
+        }
         Delivery::Retry { reason } | Delivery::Failed { reason } => reason.clone(),
+    }
+}
+
+/// The audit line of a sent mail: its Message-ID, and the server's answer when it gave one.
+fn sent_detail(message_id: &str, reply: &str) -> String {
+    if reply.is_empty() {
+        message_id.to_owned()
+    } else {
+        format!("{message_id}; the server answered \"{reply}\"")
     }
 }
 

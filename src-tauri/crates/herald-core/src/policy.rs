@@ -19,7 +19,9 @@ const MONTH: i64 = 30 * DAY;
 pub const MAX_PER_MONTH: u32 = 100;
 
 /// How an invitee asked not to be invited again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
 pub enum OptOutSource {
     /// The one-click unsubscribe of the mail (RFC 8058).
     OneClick,
@@ -32,6 +34,14 @@ impl OptOutSource {
         match self {
             OptOutSource::OneClick => "one-click",
             OptOutSource::NeverAgain => "never-again",
+        }
+    }
+
+    /// The store's CHECK constraint admits only the two names.
+    pub(crate) fn parse(s: &str) -> OptOutSource {
+        match s {
+            "one-click" => OptOutSource::OneClick,
+            _ => OptOutSource::NeverAgain,
         }
     }
 }

@@ -68,6 +68,11 @@ impl Keyring {
             .unwrap_or_else(|| DEFAULT_SERVICE.to_owned())
     }
 
+    /// The id that names this install's entries (not a secret).
+    pub fn install_id(&self) -> &str {
+        &self.install_id
+    }
+
     pub fn service(&self) -> &str {
         &self.service
     }

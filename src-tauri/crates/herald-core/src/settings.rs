@@ -7,6 +7,7 @@ use crate::validate::DEFAULT_EXPIRY;
 
 /// Who invites, from where, and where invitees go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct General {
     pub team: String,
     pub owner_name: String,
@@ -26,6 +27,7 @@ fn default_expiry_secs() -> u64 {
 
 /// How the SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// Plain connection upgraded with STARTTLS, which is required (never skipped).
@@ -47,6 +49,7 @@ impl TlsMode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
@@ -64,6 +67,7 @@ pub struct Smtp {
 /// How often one address may be mailed: politeness, and protection against a mistake or a
 /// stolen session turning Herald into a spam cannon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Limits {
     pub per_day: u32,
     pub per_month: u32,

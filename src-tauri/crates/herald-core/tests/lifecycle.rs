@@ -556,6 +556,7 @@ fn deliver(h: &Herald) {
     let claim = h.claim_next().unwrap().expect("something to mail");
     let sent = Delivery::Sent {
         message_id: "<test@example.com>".into(),
+        reply: "250 2.0.0 Ok".into(),
     };
     assert_eq!(h.record_delivery(&claim, &sent).unwrap(), Status::Sent);
 }

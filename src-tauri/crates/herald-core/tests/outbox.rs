@@ -574,6 +574,7 @@ fn a_link_replaced_while_mailing_is_mailed_again() {
             &claim,
             &herald_core::Delivery::Sent {
                 message_id: "<x@example.com>".into(),
+                reply: "250 2.0.0 Ok".into(),
             },
         )
         .unwrap();

@@ -465,6 +465,8 @@ async fn unsubscribe(
 struct Health {
     status: &'static str,
     version: &'static str,
+    /// Which Herald answers: the window checks it against its own (see `Herald::instance_tag`).
+    instance: String,
 }
 
 /// 200 when the store answers, 503 otherwise; says nothing about invitations.
@@ -483,6 +485,7 @@ async fn health(State(app): State<App>) -> (StatusCode, Json<Health>) {
         Json(Health {
             status,
             version: env!("CARGO_PKG_VERSION"),
+            instance: app.herald.instance_tag(),
         }),
     )
 }

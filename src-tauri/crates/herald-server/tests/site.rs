@@ -471,6 +471,7 @@ fn a_resent_invitation_keeps_its_link_and_a_retired_key_ends_it() {
     let claim = s.herald.claim_next().unwrap().unwrap();
     let sent = herald_core::Delivery::Sent {
         message_id: "<x@example.com>".into(),
+        reply: "250 2.0.0 Ok".into(),
     };
     s.herald.record_delivery(&claim, &sent).unwrap();
     s.herald.resend(id).unwrap();

@@ -115,10 +115,7 @@ pub fn compose(
     let mut builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(format!(
-            "{} invited you to join {}",
-            general.owner_name, general.team
-        ))
+        .subject(subject(general))
         .message_id(Some(message_id.to_owned()))
         .date_now()
         .user_agent(format!("Herald {}", env!("CARGO_PKG_VERSION")))
@@ -144,6 +141,58 @@ pub fn compose(
     builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// Where the secrets go in a preview: the owner sees the mail as the invitee will, but never
+/// the link, the code or the unsubscribe address (only the invitee may hold those).
+pub const PLACEHOLDER_LINK: &str = "[invitation link: only the invitee receives it]";
+pub const PLACEHOLDER_CODE: &str = "[code]";
+pub const PLACEHOLDER_UNSUBSCRIBE: &str = "[one-click unsubscribe link]";
+
+/// A mail as rendered for the owner's preview.
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+}
+
+/// The invitation mail's subject and text, from the real templates, with placeholders where
+/// the link, the code and the unsubscribe link go.
+pub fn preview(
+    general: &General,
+    invitee_name: Option<&str>,
+    role: &str,
+    note: Option<&str>,
+    expires_at: i64,
+) -> Result<Rendered, MailError> {
+    let base = general.public_url.trim_end_matches('/');
+    let code_url = format!("{base}/code");
+    let expires = readable_time(expires_at);
+    let fields = Fields {
+        invitee_name,
+        owner: &general.owner_name,
+        team: &general.team,
+        role,
+        note,
+        accept_url: PLACEHOLDER_LINK,
+        code_url: &code_url,
+        code: PLACEHOLDER_CODE,
+        expires: &expires,
+        unsubscribe_url: PLACEHOLDER_UNSUBSCRIBE,
+    };
+    let text = Text { m: &fields }
+        .render()
+        .map_err(|e| MailError::Template(e.to_string()))?;
+    Ok(Rendered {
+        subject: subject(general),
+        text,
+    })
+}
+
+fn subject(general: &General) -> String {
+    format!(
+        "{} invited you to join {}",
+        general.owner_name, general.team
+    )
 }
 
 /// The message `herald smtp test` sends: proves the settings work without inventing an

@@ -3,9 +3,14 @@
 //! message to the invitee alone.
 
 mod compose;
+mod probe;
 mod transport;
 mod worker;
 
-pub use compose::{compose, links, new_message_id, readable_time, test_message, Links};
+pub use compose::{
+    compose, links, new_message_id, preview, readable_time, test_message, Links, Rendered,
+    PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
+};
+pub use probe::{TestMail, TestMailError};
 pub use transport::{check_ca_file, MailError, Mailer};
 pub use worker::{run_outbox, OutboxEvent, Progress, IN_FLIGHT};

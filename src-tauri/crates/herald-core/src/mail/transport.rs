@@ -146,9 +146,14 @@ impl Mailer {
             Err(p) => return p.delivery(),
         };
         match tokio::time::timeout(TIMEOUT, session.send(message.envelope(), &body)).await {
-            Ok(Ok(_)) => {
+            Ok(Ok(response)) => {
                 self.checkin(session);
-                Delivery::Sent { message_id }
+                let words: Vec<&str> = response.message().collect();
+                let reply = format!("{} {}", response.code(), words.join(" "));
+                Delivery::Sent {
+                    message_id,
+                    reply: reply.trim().to_owned(),
+                }
             }
             // lettre has closed the session after any error; it is dropped here.
             Ok(Err(e)) => Problem::Smtp(e).delivery(),

@@ -258,11 +258,12 @@ pub fn settings_set(c: &Connection, section: &str, json: &str) -> Sql<()> {
     .map(drop)
 }
 
-const INVITATION_COLUMNS: &str = "i.id, i.email, i.name, i.role, i.note, i.status, i.created_at,
+pub(crate) const INVITATION_COLUMNS: &str =
+    "i.id, i.email, i.name, i.role, i.note, i.status, i.created_at,
     i.expires_at, i.sent_at, i.decided_at, i.attempts, i.last_error, l.key_version, i.opened_at,
     i.scanned_at";
 
-fn invitation_from_row(r: &Row<'_>) -> Sql<Invitation> {
+pub(crate) fn invitation_from_row(r: &Row<'_>) -> Sql<Invitation> {
     let status: String = r.get(5)?;
     Ok(Invitation {
         id: r.get(0)?,

@@ -1,0 +1,157 @@
+//! The desktop window: a thin Tauri shell. Commands here only translate between the webview and
+//! Rust; anything security-relevant (tokens, mail, verification) belongs in `herald_core`, so the
+//! window never holds more than the CLI does.
+
+#[cfg(test)]
+mod bindings;
+mod commands;
+mod contract;
+mod live;
+mod reach;
+
+use std::path::PathBuf;
+
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, WindowEvent};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+
+use commands::{lock, Backend};
+use contract::OutboxState;
+
+/// The event that carries [`contract::LiveEvent`]s to the window.
+pub const LIVE_EVENT: &str = "live";
+const MAIN_WINDOW: &str = "main";
+
+/// Why the window could not be shown. `main` prints it as one line, `herald: <message>`.
+#[derive(Debug, thiserror::Error)]
+pub enum GuiError {
+    /// Checked up front: without a display GTK would abort the process with a panic instead of
+    /// returning an error, and the user would see a backtrace hint rather than a way forward.
+    #[error(
+        "no graphical display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+         run `herald --help` for the command-line interface"
+    )]
+    NoDisplay,
+    #[error("could not open the window: {0}")]
+    Tauri(#[from] tauri::Error),
+}
+
+/// Opens the main window and runs until the owner quits (closing the window only hides it
+/// while the site and the outbox have work; the tray icon brings it back, and so does
+/// starting Herald again).
+pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
+    if !has_display() {
+        return Err(GuiError::NoDisplay);
+    }
+    tauri::Builder::default()
+        // First: a second launch only brings the running window forward.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_main(app);
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
+        .manage(Backend::new(data_dir))
+        .setup(|app| {
+            tray(app.handle())?;
+            live::start(app.handle());
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let app = window.app_handle();
+                // Keep serving invitees while there is something to serve; before the setup
+                // there is not, and closing quits.
+                if *lock(&app.state::<Backend>().outbox) != OutboxState::NotStarted {
+                    let _ = app.save_window_state(StateFlags::all());
+                    let _ = window.hide();
+                    api.prevent_close();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::setup_status,
+            commands::save_general,
+            commands::save_smtp,
+            commands::send_test_mail,
+            commands::check_site,
+            commands::prepare_key,
+            commands::check_recipients,
+            commands::preview_mail,
+            commands::create_invitations,
+            commands::list_invitations,
+            commands::invitation_detail,
+            commands::resend,
+            commands::renew,
+            commands::revoke,
+            commands::overview,
+            commands::opt_outs,
+            commands::export_members,
+            commands::limits,
+            commands::set_limits,
+            commands::key_status,
+            commands::rotate_key,
+            commands::quit,
+        ])
+        // tauri.conf.json is read at compile time from the package root (CARGO_MANIFEST_DIR).
+        .run(tauri::generate_context!())?;
+    Ok(())
+}
+
+fn show_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// The tray icon: open the window, or quit Herald (and with it the site and the outbox).
+fn tray(app: &AppHandle) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Herald", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", "Quit Herald", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let mut builder = TrayIconBuilder::with_id("herald")
+        .tooltip("Herald: the confirmation site and the outbox are running")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(|app, event| match event.id.as_ref() {
+            "open" => show_main(app),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_main(tray.app_handle());
+            }
+        });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    Ok(())
+}
+
+/// On Linux and the BSDs the window needs an X11 or Wayland display; elsewhere there always is one.
+fn has_display() -> bool {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd"
+    )) {
+        ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+    } else {
+        true
+    }
+}
