@@ -28,7 +28,7 @@ P=setup
 # imagemagick for screenshots, gnome-keyring + D-Bus + secret-tool for a real keyring,
 # postfix (for smtp-sink) + swaks for a real SMTP server, chromium for the invitee's pages,
 # wrk for the confirmation site's benchmark, and ShellCheck for these scripts. The package
-# test (scripts/package-test.sh): rpm + cpio to read the .rpm, desktop-file-utils for the
+# test (scripts/package-test.sh): rpm to read the .rpm, desktop-file-utils for the
 # desktop entry, curl for the health check, systemd-analyze (systemd) for the example units,
 # and caddy + nginx to validate the example reverse-proxy configs (never left running: see
 # keep_proxies_stopped).
@@ -39,7 +39,7 @@ PACKAGES=(
     gnome-keyring dbus-daemon dbus-bin libdbus-1-dev libsecret-tools
     postfix swaks chromium openssl wrk
     shellcheck
-    rpm cpio desktop-file-utils curl systemd caddy nginx
+    rpm desktop-file-utils curl systemd caddy nginx
 )
 
 # Run as root directly, otherwise through sudo.

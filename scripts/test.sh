@@ -78,7 +78,16 @@ stage_site_browser() {
     bash scripts/site-browser-test.sh
 }
 
-STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window site-browser)
+# The installers: the release workflow passes actionlint; the .deb and .rpm are built (release,
+# reusing CARGO_TARGET_DIR), checked, the .deb installed, run as a server (keyring, serve,
+# health check, SIGTERM) and purged without leftovers; the example units and proxy configs
+# validate. See scripts/package-test.sh.
+stage_package() {
+    bash scripts/lint-workflows.sh
+    bash scripts/package-test.sh
+}
+
+STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window site-browser package)
 
 # ------------------------------------------------------------------------------------------
 # Runner
