@@ -1,0 +1,134 @@
+// What the window knows without asking: the confirmation site and the outbox as the `live`
+// events report them, the progress of the batch being mailed, and a revision number that
+// screens watch to refetch what they show (bumped at most every 150 ms).
+import type { LiveEvent } from '../bindings/LiveEvent';
+import type { OutboxState } from '../bindings/OutboxState';
+import type { SetupStatus } from '../bindings/SetupStatus';
+import type { SiteState } from '../bindings/SiteState';
+
+export const REFRESH_DEBOUNCE_MS = 150;
+/** How long a finished batch's bar stays up, so the owner sees it complete. */
+const DONE_LINGER_MS = 5000;
+
+export interface Batch {
+  done: number;
+  total: number;
+  failed: number;
+  retrying: number;
+  /** The latest address and what happened to it. */
+  last: { email: string; outcome: 'sent' | 'retrying' | 'failed'; reason?: string } | null;
+}
+
+/** Events after which a list of invitations may be out of date. */
+const CHANGES_INVITATIONS: ReadonlySet<LiveEvent['kind']> = new Set([
+  'reclaimed',
+  'sent',
+  'retrying',
+  'failed',
+  'opened',
+  'accepted',
+  'declined',
+  'opted-out',
+  'asked-again',
+  'changed',
+]);
+
+class Live {
+  site = $state<SiteState>({ state: 'not-started' });
+  outbox = $state<OutboxState>('not-started');
+  batch = $state<Batch | null>(null);
+  /** The outbox cannot mail at all right now (e.g. the keyring is locked); what to do. */
+  stalled = $state<string | null>(null);
+  /** Bumped (debounced) whenever invitations may have changed. */
+  revision = $state(0);
+
+  #refresh: ReturnType<typeof setTimeout> | null = null;
+  #linger: ReturnType<typeof setTimeout> | null = null;
+
+  /** Takes the site and outbox states from a `setup_status` answer. */
+  seed(status: Pick<SetupStatus, 'site' | 'outbox'>): void {
+    this.site = status.site;
+    this.outbox = status.outbox;
+  }
+
+  handle(e: LiveEvent): void {
+    switch (e.kind) {
+      case 'standby':
+        this.outbox = 'standby';
+        break;
+      case 'active':
+        this.outbox = 'active';
+        this.stalled = null;
+        break;
+      case 'site':
+        this.site = e.site;
+        break;
+      case 'stalled':
+        this.stalled = e.message;
+        break;
+      case 'sent':
+      case 'retrying':
+      case 'failed':
+        this.stalled = null;
+        this.#progress(e.kind, e.email, e.done, e.total, e.kind === 'sent' ? undefined : e.reason);
+        break;
+      default:
+        break;
+    }
+    if (CHANGES_INVITATIONS.has(e.kind)) this.invalidate();
+  }
+
+  /** Asks every screen to refetch, at most once per debounce period. */
+  invalidate(): void {
+    if (this.#refresh !== null) clearTimeout(this.#refresh);
+    this.#refresh = setTimeout(() => {
+      this.#refresh = null;
+      this.revision += 1;
+    }, REFRESH_DEBOUNCE_MS);
+  }
+
+  #progress(
+    outcome: 'sent' | 'retrying' | 'failed',
+    email: string,
+    done: number,
+    total: number,
+    reason: string | undefined,
+  ): void {
+    const prev = this.batch;
+    // One batch counts up (its total may grow as invitations join it); a finished batch or a
+    // count that goes back means a new one.
+    const same = prev !== null && prev.done < prev.total && done > prev.done;
+    const base = same ? prev : { failed: 0, retrying: 0 };
+    const last: Batch['last'] = reason === undefined ? { email, outcome } : { email, outcome, reason };
+    this.batch = {
+      done,
+      total,
+      failed: base.failed + (outcome === 'failed' ? 1 : 0),
+      retrying: base.retrying + (outcome === 'retrying' ? 1 : 0),
+      last,
+    };
+    if (this.#linger !== null) clearTimeout(this.#linger);
+    this.#linger = null;
+    if (done >= total) {
+      this.#linger = setTimeout(() => {
+        this.#linger = null;
+        this.batch = null;
+      }, DONE_LINGER_MS);
+    }
+  }
+
+  /** Back to the start (tests). */
+  reset(): void {
+    if (this.#refresh !== null) clearTimeout(this.#refresh);
+    if (this.#linger !== null) clearTimeout(this.#linger);
+    this.#refresh = null;
+    this.#linger = null;
+    this.site = { state: 'not-started' };
+    this.outbox = 'not-started';
+    this.batch = null;
+    this.stalled = null;
+    this.revision = 0;
+  }
+}
+
+export const live = new Live();
