@@ -51,7 +51,6 @@ export function dayLabel(day: string): string {
 
 /** A whole number of seconds as the expiry fields take it: `7d`, `12h`, `90m`. */
 export function durationInput(secs: number): string {
-  if (secs > 0 && secs % 604800 === 0 && secs / 604800 <= 4) return `${secs / 604800}w`;
   if (secs > 0 && secs % 86400 === 0) return `${secs / 86400}d`;
   if (secs > 0 && secs % 3600 === 0) return `${secs / 3600}h`;
   return `${Math.max(1, Math.round(secs / 60))}m`;

@@ -2,6 +2,7 @@
 // events report them, the progress of the batch being mailed, and a revision number that
 // screens watch to refetch what they show (bumped at most every 150 ms).
 import type { LiveEvent } from '../bindings/LiveEvent';
+import { onLive } from './api';
 import type { OutboxState } from '../bindings/OutboxState';
 import type { SetupStatus } from '../bindings/SetupStatus';
 import type { SiteState } from '../bindings/SiteState';
@@ -132,3 +133,8 @@ class Live {
 }
 
 export const live = new Live();
+
+/** Feeds the `live` events into `live`; resolves to the function that stops it. */
+export function connectLive(): Promise<() => void> {
+  return onLive((e) => live.handle(e));
+}

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { GeneralInput } from '../bindings/GeneralInput';
+import type { ListQuery } from '../bindings/ListQuery';
+import type { SmtpInput } from '../bindings/SmtpInput';
+import { installIpc, resetAll, sendLive } from '../test/ipc';
+import * as api from './api';
+
+afterEach(resetAll);
+
+describe('the typed adapter', () => {
+  it('calls each command by its Rust name with camelCase argument names', async () => {
+    const calls = installIpc(
+      new Proxy({}, { get: () => () => null }) as Record<string, () => null>,
+    );
+    const general: GeneralInput = {
+      team: 'Rocket',
+      owner_name: 'Ada',
+      from: 'a@example.com',
+      public_url: 'http://127.0.0.1:8750',
+      reply_to: null,
+      default_expiry: '7d',
+    };
+    const smtp: SmtpInput = { host: 'smtp.example.com', port: null, tls: 'starttls', user: null, password: 'pw', allow_insecure: false };
+    const query: ListQuery = { status: 'sent', search: 'ada', sort: 'created', descending: true, offset: 40, limit: 120 };
+
+    await api.appInfo();
+    await api.setupStatus();
+    await api.saveGeneral(general);
+    await api.saveSmtp(smtp);
+    await api.sendTestMail('t@example.com');
+    await api.checkSite();
+    await api.prepareKey();
+    await api.checkRecipients('a@example.com\nb@example.com');
+    await api.previewMail({ name: null, role: 'editor', note: null, expires: '3d' });
+    await api.createInvitations({ recipients: ['a@example.com'], role: null, note: null, expires: null });
+    await api.listInvitations(query);
+    await api.invitationDetail(7);
+    await api.resend(7);
+    await api.renew(7, '3d');
+    await api.renew(8, null);
+    await api.revoke(7);
+    await api.overview(3600);
+    await api.optOuts();
+    await api.exportMembers();
+    await api.limits();
+    await api.setLimits({ per_day: 2, per_month: 4 });
+    await api.keyStatus();
+    await api.rotateKey();
+    await api.quit();
+
+    expect(calls).toEqual([
+      { cmd: 'app_info', args: {} },
+      { cmd: 'setup_status', args: {} },
+      { cmd: 'save_general', args: { input: general } },
+      { cmd: 'save_smtp', args: { input: smtp } },
+      { cmd: 'send_test_mail', args: { to: 't@example.com' } },
+      { cmd: 'check_site', args: {} },
+      { cmd: 'prepare_key', args: {} },
+      { cmd: 'check_recipients', args: { text: 'a@example.com\nb@example.com' } },
+      { cmd: 'preview_mail', args: { draft: { name: null, role: 'editor', note: null, expires: '3d' } } },
+      { cmd: 'create_invitations', args: { input: { recipients: ['a@example.com'], role: null, note: null, expires: null } } },
+      { cmd: 'list_invitations', args: { query } },
+      { cmd: 'invitation_detail', args: { id: 7 } },
+      { cmd: 'resend', args: { id: 7 } },
+      { cmd: 'renew', args: { id: 7, expires: '3d' } },
+      { cmd: 'renew', args: { id: 8, expires: null } },
+      { cmd: 'revoke', args: { id: 7 } },
+      { cmd: 'overview', args: { utcOffsetSecs: 3600 } },
+      { cmd: 'opt_outs', args: {} },
+      { cmd: 'export_members', args: {} },
+      { cmd: 'limits', args: {} },
+      { cmd: 'set_limits', args: { limits: { per_day: 2, per_month: 4 } } },
+      { cmd: 'key_status', args: {} },
+      { cmd: 'rotate_key', args: {} },
+      { cmd: 'quit', args: {} },
+    ]);
+  });
+
+  it('returns what the command answered', async () => {
+    installIpc({ send_test_mail: () => ({ server: 'h:25', to: 't@x', message_id: '<m>', reply: '250 Ok' }) });
+    await expect(api.sendTestMail('t@x')).resolves.toEqual({ server: 'h:25', to: 't@x', message_id: '<m>', reply: '250 Ok' });
+  });
+
+  it('turns a CommandError rejection into a CommandFailure with the same kind and message', async () => {
+    installIpc({
+      revoke: () => Promise.reject({ kind: 'request', message: 'invitation #3 is accepted: it cannot be revoked' }),
+    });
+    const err = await api.revoke(3).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(api.CommandFailure);
+    expect(err).toMatchObject({ kind: 'request', message: 'invitation #3 is accepted: it cannot be revoked' });
+  });
+
+  it('turns any other rejection into an environment CommandError', async () => {
+    installIpc({
+      key_status: () => Promise.reject('command key_status not allowed by the capability'),
+      limits: () => Promise.reject(new Error('bridge gone')),
+      opt_outs: () => Promise.reject(42),
+    });
+    await expect(api.keyStatus()).rejects.toMatchObject({
+      kind: 'environment',
+      message: 'command key_status not allowed by the capability',
+    });
+    await expect(api.limits()).rejects.toMatchObject({ kind: 'environment', message: 'bridge gone' });
+    const odd = await api.optOuts().catch((e: unknown) => e);
+    expect(odd).toMatchObject({ kind: 'environment' });
+    expect(api.messageOf(odd)).toMatch(/restart Herald/);
+  });
+
+  it('delivers live events to onLive until unlistened', async () => {
+    installIpc({});
+    const seen = vi.fn();
+    const stop = await api.onLive(seen);
+    await sendLive({ kind: 'accepted', id: 4 });
+    expect(seen).toHaveBeenCalledWith({ kind: 'accepted', id: 4 });
+    stop();
+    await sendLive({ kind: 'declined', id: 5, never_again: false });
+    expect(seen).toHaveBeenCalledTimes(1);
+  });
+
+  it('knows when it runs outside Herald', () => {
+    expect(api.inHerald()).toBe(false);
+    installIpc({});
+    expect(api.inHerald()).toBe(true);
+  });
+});

@@ -1,0 +1,94 @@
+// A mocked Rust side for component tests: records every command with its arguments and
+// answers from per-command handlers (a thrown or rejected value reaches the UI as the
+// command's rejection, as Tauri delivers it).
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { cleanup } from '@testing-library/svelte';
+import { emit } from '@tauri-apps/api/event';
+import type { Invitation } from '../bindings/Invitation';
+import type { LiveEvent } from '../bindings/LiveEvent';
+import type { ListPage } from '../bindings/ListPage';
+import type { Status } from '../bindings/Status';
+import type { StatusCounts } from '../bindings/StatusCounts';
+import { live } from '../lib/live.svelte';
+import { nav } from '../lib/nav.svelte';
+import { session } from '../lib/session.svelte';
+
+export type Call = { cmd: string; args: Record<string, unknown> };
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+export function installIpc(handlers: Record<string, Handler>): Call[] {
+  const calls: Call[] = [];
+  (globalThis as { isTauri?: boolean }).isTauri = true;
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      const h = handlers[cmd];
+      if (!h) return Promise.reject({ kind: 'environment', message: `no mock for ${cmd}` });
+      return h(a);
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+export function resetAll(): void {
+  // Unmount first: components stop listening while the mocked bridge still exists.
+  cleanup();
+  clearMocks();
+  live.reset();
+  nav.reset();
+  session.reset();
+  delete (globalThis as { isTauri?: boolean }).isTauri;
+}
+
+export function sendLive(e: LiveEvent): Promise<void> {
+  return emit('live', e);
+}
+
+export const NOW = Math.floor(Date.now() / 1000);
+
+export function invitation(id: number, status: Status = 'sent', extra: Partial<Invitation> = {}): Invitation {
+  return {
+    id,
+    email: `person${id}@example.com`,
+    name: id % 2 === 0 ? `Person ${id}` : null,
+    role: 'member',
+    note: null,
+    status,
+    created_at: NOW - 3600,
+    expires_at: NOW + 6 * 86400,
+    sent_at: status === 'queued' ? null : NOW - 3000,
+    decided_at: status === 'accepted' || status === 'declined' ? NOW - 60 : null,
+    attempts: 1,
+    last_error: null,
+    key_version: 1,
+    opened_at: null,
+    scanned_at: null,
+    ...extra,
+  };
+}
+
+export const COUNTS: StatusCounts = {
+  all: 7,
+  queued: 1,
+  sending: 0,
+  sent: 3,
+  failed: 1,
+  accepted: 1,
+  declined: 1,
+  expired: 0,
+  revoked: 0,
+};
+
+/** A list_invitations answer with `total` rows, made up on demand for the asked slice. */
+export function pageFor(
+  query: { offset: number; limit: number; status: Status | null },
+  total: number,
+  counts: StatusCounts = COUNTS,
+): ListPage {
+  const end = Math.min(total, query.offset + query.limit);
+  const rows: Invitation[] = [];
+  for (let i = query.offset; i < end; i++) rows.push(invitation(i + 1, query.status ?? 'sent'));
+  return { total, offset: query.offset, rows, counts };
+}
