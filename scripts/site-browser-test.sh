@@ -35,8 +35,6 @@ fi
 
 bin=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/herald-site.XXXXXX")
-# smtp-sink drops to nobody, who must reach the dump folder inside.
-chmod 755 "$work"
 pids=()
 cleanup() {
     local pid
@@ -46,27 +44,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() { # PORT WHAT LOG
-    local i=0
-    until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-        i=$((i + 1))
-        [ "$i" -le 200 ] || { cat "$3" >&2; die "$P" "$2 did not listen on 127.0.0.1:$1"; }
-        sleep 0.05
-    done
-}
-
 # 1. A fresh data folder and keyring entry; smtp-sink dumps each message into a file.
 export HERALD_DATA_DIR="$work/data" HERALD_KEYRING_SERVICE="herald-site-test-$$"
 mail="$work/mail"
-mkdir -p "$mail"
 sink_port=$(free_port)
-user=()
-if [ "$(id -u)" -eq 0 ]; then
-    chown nobody "$mail"
-    user=(-u nobody)
-fi
-/usr/sbin/smtp-sink "${user[@]}" -d "$mail/%H%M%S." "127.0.0.1:$sink_port" 16 >"$work/sink.log" 2>&1 &
-pids+=($!)
+start_smtp_sink "$mail" "$sink_port" "$work/sink.log"
+pids+=("$SMTP_SINK_PID")
 wait_port "$sink_port" smtp-sink "$work/sink.log"
 say "$P" "PASS 1: smtp-sink listens on 127.0.0.1:$sink_port, data folder $HERALD_DATA_DIR"
 

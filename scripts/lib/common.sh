@@ -45,3 +45,33 @@ cargo_target_dir() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# wait_port PORT WHAT LOG : waits up to 10 s for 127.0.0.1:PORT to accept connections; if it
+# never does, prints LOG and stops with "WHAT did not listen".
+wait_port() {
+    local i=0
+    until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -gt 200 ]; then
+            cat "$3" >&2
+            die "${P:-herald}" "$2 did not listen on 127.0.0.1:$1"
+        fi
+        sleep 0.05
+    done
+}
+
+# start_smtp_sink DIR PORT LOG : Postfix's smtp-sink on 127.0.0.1:PORT in the background,
+# dumping each message it receives into its own file in DIR; its PID goes into SMTP_SINK_PID
+# (add it to your cleanup, then wait_port PORT). As root it runs as nobody, which must be able
+# to write DIR.
+start_smtp_sink() {
+    local dir=$1 port=$2 log=$3 user=()
+    mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chmod 755 "$(dirname "$dir")"
+        chown nobody "$dir"
+        user=(-u nobody)
+    fi
+    /usr/sbin/smtp-sink "${user[@]}" -d "$dir/%H%M%S." "127.0.0.1:$port" 16 >"$log" 2>&1 &
+    SMTP_SINK_PID=$!
+}

@@ -480,7 +480,10 @@ fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
     let count = |p: &herald_core::mail::Progress| format!("[{}/{}]", p.done, p.total);
     match e {
         E::Standby => "outbox: another Herald is mailing from this data folder; this one takes over when it stops".to_owned(),
-        E::Active => "outbox: the other Herald stopped; mailing from here now".to_owned(),
+        E::Active { took_over: false } => "outbox: mailing from this data folder".to_owned(),
+        E::Active { took_over: true } => {
+            "outbox: the other Herald stopped; mailing from here now".to_owned()
+        }
         E::Reclaimed { ids } => format!(
             "outbox: {} invitation(s) interrupted by a stop are queued again",
             ids.len()

@@ -210,7 +210,7 @@ impl From<OutboxEvent> for LiveEvent {
     fn from(e: OutboxEvent) -> LiveEvent {
         match e {
             OutboxEvent::Standby => LiveEvent::Standby,
-            OutboxEvent::Active => LiveEvent::Active,
+            OutboxEvent::Active { .. } => LiveEvent::Active,
             OutboxEvent::Reclaimed { ids } => LiveEvent::Reclaimed { ids },
             OutboxEvent::Sent {
                 id,

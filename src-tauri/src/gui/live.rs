@@ -36,7 +36,7 @@ pub fn start(app: &AppHandle) {
                 herald_core::mail::OutboxEvent::Standby => {
                     *lock(&state.outbox) = OutboxState::Standby
                 }
-                herald_core::mail::OutboxEvent::Active => {
+                herald_core::mail::OutboxEvent::Active { .. } => {
                     *lock(&state.outbox) = OutboxState::Active
                 }
                 _ => {}
@@ -52,12 +52,10 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         *lock(&app.state::<Backend>().site) = site.clone();
         let _ = app.emit(LIVE_EVENT, LiveEvent::Site { site });
     };
-    let addr = match herald_server::DEFAULT_BIND.parse() {
+    let addr = match site_address(&herald) {
         Ok(a) => a,
-        Err(e) => {
-            set(SiteState::NotServing {
-                message: format!("the site's address is invalid ({e})"),
-            });
+        Err(message) => {
+            set(SiteState::NotServing { message });
             return;
         }
     };
@@ -86,6 +84,29 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         set(SiteState::NotServing {
             message: format!("the confirmation site stopped: {e}"),
         });
+    }
+}
+
+/// Where the window serves the site. A public URL on this machine (`http://127.0.0.1:9000`)
+/// names the address itself; anything else is reached through a proxy or tunnel that
+/// forwards to Herald's usual address.
+fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
+    let general = herald.general().map_err(|e| e.to_string())?;
+    let loopback = url::Url::parse(&general.public_url).ok().and_then(|u| {
+        let host = u.host_str()?.trim_matches(['[', ']']).to_owned();
+        let ip: std::net::IpAddr = if host == "localhost" {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            host.parse().ok()?
+        };
+        (u.scheme() == "http" && ip.is_loopback())
+            .then(|| std::net::SocketAddr::new(ip, u.port_or_known_default().unwrap_or(80)))
+    });
+    match loopback {
+        Some(addr) => Ok(addr),
+        None => herald_server::DEFAULT_BIND
+            .parse()
+            .map_err(|e| format!("the site's address is invalid ({e})")),
     }
 }
 

@@ -3,88 +3,17 @@
 //! data folder and keyring service name, so tests never see each other's keys.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use herald_core::token::{self, Claims, HmacKey, Purpose};
 use herald_core::{
-    Clock, Delivery, EndReason, Error, Herald, InitParams, KeyPresence, Limits, LinkCheck,
-    ListFilter, NewInvitations, OpenOptions, OptOutSource, SmtpParams, Status, TlsMode,
+    EndReason, Error, Herald, KeyPresence, Limits, LinkCheck, ListFilter, NewInvitations,
+    OptOutSource, SmtpParams, Status, TlsMode,
 };
-use tempfile::TempDir;
 use zeroize::Zeroizing;
 
-const START: i64 = 1_900_000_000;
-const DAY: i64 = 86_400;
+mod common;
 
-struct Fixture {
-    dir: TempDir,
-    service: String,
-    clock: Clock,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let service = format!(
-            "herald-core-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        Fixture {
-            dir: tempfile::tempdir().unwrap(),
-            service,
-            clock: Clock::manual(START),
-        }
-    }
-
-    fn opts(&self) -> OpenOptions {
-        OpenOptions {
-            data_dir: self.dir.path().join("data"),
-            keyring_service: self.service.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
-    fn init(&self) -> Herald {
-        Herald::init(self.opts(), &params()).unwrap().0
-    }
-
-    /// A second handle on the same folder, with an empty key cache (as a new process has).
-    fn reopen(&self) -> Herald {
-        Herald::open(self.opts()).unwrap()
-    }
-
-    /// What the outbox (a later issue) does after a successful delivery.
-    fn mark_sent(&self, id: i64) {
-        let db = rusqlite::Connection::open(self.dir.path().join("data/herald.db")).unwrap();
-        db.execute(
-            "UPDATE invitations SET status = 'sent', sent_at = ?2 WHERE id = ?1",
-            rusqlite::params![id, self.clock.now()],
-        )
-        .unwrap();
-    }
-}
-
-fn params() -> InitParams {
-    InitParams {
-        team: "Analytical Engines".into(),
-        owner_name: "Charles Babbage".into(),
-        from: "invites@example.com".into(),
-        public_url: "https://invite.example.com".into(),
-        ..InitParams::default()
-    }
-}
-
-fn invite(h: &Herald, who: &[&str]) -> Vec<i64> {
-    h.create_invitations(&NewInvitations {
-        recipients: who.iter().map(|s| s.to_string()).collect(),
-        ..NewInvitations::default()
-    })
-    .unwrap()
-    .into_iter()
-    .map(|i| i.id)
-    .collect()
-}
+use common::{deliver, invite, params, Fixture, DAY, START};
 
 fn token_for(h: &Herald, id: i64) -> String {
     h.mint_link(id).unwrap().token.expose().to_owned()
@@ -552,14 +481,6 @@ fn init_again_updates_settings_and_keeps_the_install() {
 }
 
 /// What the outbox does when the server accepts the mail.
-fn deliver(h: &Herald) {
-    let claim = h.claim_next().unwrap().expect("something to mail");
-    let sent = Delivery::Sent {
-        message_id: "<test@example.com>".into(),
-        reply: "250 2.0.0 Ok".into(),
-    };
-    assert_eq!(h.record_delivery(&claim, &sent).unwrap(), Status::Sent);
-}
 
 #[test]
 fn an_opt_out_withdraws_and_blocks_for_good() {

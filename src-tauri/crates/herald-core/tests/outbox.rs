@@ -448,7 +448,13 @@ fn an_interrupted_mailing_is_reclaimed_and_sent() {
     wait_for(&f.herald, id, Status::Sent);
     assert_eq!(sink.messages().len(), 1);
     let events = worker.events.lock().unwrap().clone();
-    assert_eq!(events[0], OutboxEvent::Reclaimed { ids: vec![id] });
+    assert_eq!(
+        events[..2],
+        [
+            OutboxEvent::Active { took_over: false },
+            OutboxEvent::Reclaimed { ids: vec![id] }
+        ]
+    );
 }
 
 #[test]
@@ -456,6 +462,17 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
     let f = fixture();
     let sink = Sink::start(f.port, &f.root.join("mail"), &[]);
     let first = Worker::start(&f.herald);
+    // The first must hold the lease before the second starts, or either could get it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !first
+        .events
+        .lock()
+        .unwrap()
+        .contains(&OutboxEvent::Active { took_over: false })
+    {
+        assert!(Instant::now() < deadline, "the first worker never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // A second Herald on the same folder, as `herald serve` beside the window would be.
     let other = Arc::new(
         Herald::open(OpenOptions {
@@ -510,7 +527,10 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
     wait_for(&f.herald, held, Status::Sent);
     wait_for(&f.herald, later, Status::Sent);
     let events = second.events.lock().unwrap().clone();
-    assert!(events.contains(&OutboxEvent::Active), "{events:?}");
+    assert!(
+        events.contains(&OutboxEvent::Active { took_over: true }),
+        "{events:?}"
+    );
     assert!(
         events.contains(&OutboxEvent::Reclaimed { ids: vec![held] }),
         "{events:?}"

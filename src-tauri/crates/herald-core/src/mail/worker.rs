@@ -37,8 +37,9 @@ pub struct Progress {
 pub enum OutboxEvent {
     /// Another worker holds this data folder's outbox; this one waits to take over.
     Standby,
-    /// This worker now mails for the data folder.
-    Active,
+    /// This worker now mails for the data folder: at start, or (`took_over`) after standing
+    /// by while another worker did.
+    Active { took_over: bool },
     /// Invitations left in `sending` by a crash were queued again.
     Reclaimed { ids: Vec<i64> },
     Sent {
@@ -128,9 +129,9 @@ async fn take_lease(
         let h = herald.clone();
         match blocking(move || h.try_outbox_lease()).await {
             Ok(Some(lease)) => {
-                if said.is_some() {
-                    events(OutboxEvent::Active);
-                }
+                events(OutboxEvent::Active {
+                    took_over: said.is_some(),
+                });
                 return Some(lease);
             }
             Ok(None) if said.is_none() => {

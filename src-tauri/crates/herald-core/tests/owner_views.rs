@@ -1,0 +1,333 @@
+//! What the owner's window reads, against a real SQLite file and keyring: paged listing with
+//! search, sort and counts; the overview; the opt-out list; the members' CSV; the check of a
+//! pasted list; the mail preview. All of it read-only.
+
+mod common;
+
+use common::{deliver, invite, Fixture, DAY, START};
+use herald_core::{ListQuery, MailDraft, OptOutSource, SortKey, Status, Verdict, MAX_BATCH};
+
+fn query(limit: u32) -> ListQuery {
+    ListQuery {
+        status: None,
+        search: None,
+        sort: SortKey::Created,
+        descending: false,
+        offset: 0,
+        limit,
+    }
+}
+
+fn emails(rows: &[herald_core::Invitation]) -> Vec<&str> {
+    rows.iter().map(|i| i.email.as_str()).collect()
+}
+
+#[test]
+fn pages_are_filtered_searched_sorted_and_counted() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(
+        &h,
+        &[
+            "Zed <zed@example.com>",
+            "Ada Lovelace <ada@example.com>",
+            "mia@elsewhere.org",
+            "bob_50%@example.com",
+        ],
+    );
+    deliver(&h);
+    deliver(&h);
+
+    let all = h.list_page(&query(100)).unwrap();
+    assert_eq!(all.total, 4);
+    assert_eq!(all.counts.all, 4);
+    assert_eq!((all.counts.sent, all.counts.queued), (2, 2));
+    assert_eq!(
+        emails(&all.rows),
+        [
+            "zed@example.com",
+            "ada@example.com",
+            "mia@elsewhere.org",
+            "bob_50%@example.com"
+        ]
+    );
+
+    // A page is a slice of the same order, and the total stays the whole.
+    let page = h
+        .list_page(&ListQuery {
+            offset: 1,
+            ..query(2)
+        })
+        .unwrap();
+    assert_eq!(page.total, 4);
+    assert_eq!(emails(&page.rows), ["ada@example.com", "mia@elsewhere.org"]);
+
+    // Sorting by name puts people without a name under their address.
+    let by_name = h
+        .list_page(&ListQuery {
+            sort: SortKey::Name,
+            ..query(10)
+        })
+        .unwrap();
+    assert_eq!(
+        emails(&by_name.rows),
+        [
+            "ada@example.com",
+            "bob_50%@example.com",
+            "mia@elsewhere.org",
+            "zed@example.com"
+        ]
+    );
+    let newest = h
+        .list_page(&ListQuery {
+            descending: true,
+            ..query(1)
+        })
+        .unwrap();
+    assert_eq!(emails(&newest.rows), ["bob_50%@example.com"]);
+
+    // The status filter narrows rows and total; counts stay per status.
+    let sent = h
+        .list_page(&ListQuery {
+            status: Some(Status::Sent),
+            ..query(10)
+        })
+        .unwrap();
+    assert_eq!(sent.total, 2);
+    assert_eq!(emails(&sent.rows), ["zed@example.com", "ada@example.com"]);
+    assert_eq!(sent.counts.queued, 2);
+
+    // Search: any part of address, name or role, ignoring case; LIKE wildcards are literal.
+    let search = |text: &str| {
+        h.list_page(&ListQuery {
+            search: Some(text.to_owned()),
+            ..query(10)
+        })
+        .unwrap()
+    };
+    assert_eq!(emails(&search("LOVELACE").rows), ["ada@example.com"]);
+    assert_eq!(search("example.com").total, 3);
+    assert_eq!(search("example.com").counts.sent, 2);
+    assert_eq!(emails(&search("50%").rows), ["bob_50%@example.com"]);
+    assert_eq!(search("%").total, 1, "a % matches only a real percent sign");
+    assert_eq!(search("_").total, 1, "an _ matches only a real underscore");
+    assert_eq!(emails(&search("#3").rows), ["mia@elsewhere.org"]);
+    assert_eq!(search("nobody").total, 0);
+
+    // A page never holds more than MAX_PAGE rows, whatever is asked.
+    assert_eq!(h.list_page(&query(u32::MAX)).unwrap().rows.len(), 4);
+}
+
+#[test]
+fn the_overview_counts_the_funnel_and_the_days() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(&h, &["a@example.com", "b@example.com", "c@example.com"]);
+    deliver(&h);
+    deliver(&h);
+    f.clock.advance(DAY);
+    let ids = invite(&h, &["d@example.com"]);
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    db.execute(
+        "UPDATE invitations SET status = 'accepted', decided_at = ?1 WHERE id = 1",
+        [f.clock.now()],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE invitations SET status = 'declined', decided_at = ?1 WHERE id = 2",
+        [f.clock.now()],
+    )
+    .unwrap();
+
+    let o = h.overview(0).unwrap();
+    assert_eq!((o.invited, o.delivered, o.opened), (4, 2, 0));
+    assert_eq!(
+        (o.counts.accepted, o.counts.declined, o.counts.queued),
+        (1, 1, 2)
+    );
+    assert_eq!(o.days.len(), 30);
+    let today = o.days.last().unwrap();
+    let yesterday = &o.days[28];
+    assert_eq!((today.invited, today.accepted, today.declined), (1, 1, 1));
+    assert_eq!((yesterday.invited, yesterday.accepted), (3, 0));
+    assert!(
+        o.days.windows(2).all(|w| w[0].day < w[1].day),
+        "oldest first"
+    );
+    assert_eq!(ids.len(), 1);
+
+    // Days are the owner's: 14 hours east of UTC, the same moment can fall on another date.
+    let east = h.overview(14 * 3600).unwrap();
+    assert_eq!(east.days.iter().map(|d| d.invited).sum::<u32>(), 4);
+    let start_day = time::OffsetDateTime::from_unix_timestamp(START + DAY + 14 * 3600)
+        .unwrap()
+        .date()
+        .to_string();
+    assert_eq!(east.days.last().unwrap().day, start_day);
+}
+
+#[test]
+fn opt_outs_are_listed_and_members_export_as_defused_csv() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(
+        &h,
+        &[
+            "=cmd|' /C calc'!A0 <eve@example.com>",
+            "Hopper, Grace <grace@example.com>",
+        ],
+    );
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    db.execute(
+        "UPDATE invitations SET status = 'accepted', decided_at = ?1",
+        [f.clock.now()],
+    )
+    .unwrap();
+    h.opt_out("alan@example.com", OptOutSource::OneClick)
+        .unwrap();
+    f.clock.advance(60);
+    h.opt_out("kat@example.com", OptOutSource::NeverAgain)
+        .unwrap();
+
+    let list = h.opt_outs().unwrap();
+    let seen: Vec<(&str, OptOutSource)> =
+        list.iter().map(|o| (o.email.as_str(), o.source)).collect();
+    assert_eq!(
+        seen,
+        [
+            ("kat@example.com", OptOutSource::NeverAgain),
+            ("alan@example.com", OptOutSource::OneClick)
+        ]
+    );
+
+    let csv = h.members_csv().unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "email,name,role,accepted_at");
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].starts_with("eve@example.com,'=cmd|' /C calc'!A0,member,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].starts_with("grace@example.com,\"Hopper, Grace\",member,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_pasted_list_gets_a_verdict_per_line_and_nothing_changes() {
+    let f = Fixture::new();
+    let h = f.init();
+    // Three mails today already: the day's limit.
+    for _ in 0..3 {
+        let id = invite(&h, &["busy@example.com"])[0];
+        deliver(&h);
+        h.revoke(id).unwrap();
+    }
+    let pending = invite(&h, &["pending@example.com"])[0];
+    h.opt_out("gone@example.com", OptOutSource::OneClick)
+        .unwrap();
+    let before = h.list_page(&query(100)).unwrap();
+
+    let text = "\
+# the team
+Lovelace, Ada <ada@example.com>
+ada@example.com
+pending@example.com; gone@example.com
+busy@example.com
+Grace Hopper <grace@example.com>";
+    let p = h.check_recipients(text).unwrap();
+    let got: Vec<(u32, &str, &Verdict)> = p
+        .entries
+        .iter()
+        .map(|e| (e.line, e.input.as_str(), &e.verdict))
+        .collect();
+    assert_eq!(got.len(), 6, "{got:?}");
+    assert_eq!(got[0].0, 2);
+    assert_eq!(
+        got[0].1, "Lovelace, Ada <ada@example.com>",
+        "one person, comma and all"
+    );
+    assert_eq!(p.entries[0].verdict, Verdict::Ready);
+    assert_eq!(p.entries[1].verdict, Verdict::Duplicate { first_line: 2 });
+    assert_eq!(
+        p.entries[2].verdict,
+        Verdict::AlreadyInvited { id: pending }
+    );
+    assert_eq!(p.entries[3].verdict, Verdict::OptedOut);
+    assert!(
+        matches!(&p.entries[4].verdict, Verdict::RateLimited { message } if message.contains("busy@example.com"))
+    );
+    assert_eq!(p.entries[5].verdict, Verdict::Ready);
+    assert_eq!(p.entries[5].name.as_deref(), Some("Grace Hopper"));
+    assert_eq!(p.ready, 2);
+
+    let bad = h.check_recipients("nope\nalso@bad@example.com").unwrap();
+    assert!(bad
+        .entries
+        .iter()
+        .all(|e| matches!(&e.verdict, Verdict::Invalid { message } if !message.is_empty())));
+
+    // More than a batch: the lines past the limit say so.
+    let many: Vec<String> = (0..MAX_BATCH + 2)
+        .map(|i| format!("p{i}@example.com"))
+        .collect();
+    let big = h.check_recipients(&many.join("\n")).unwrap();
+    assert_eq!(big.ready as usize, MAX_BATCH);
+    assert_eq!(big.entries.last().unwrap().verdict, Verdict::OverBatch);
+
+    // A spreadsheet export works the same.
+    let csv = h
+        .check_recipients("Name,Email\n\"Hopper, Grace\",grace@example.com\n")
+        .unwrap();
+    assert_eq!(csv.entries[0].name.as_deref(), Some("Hopper, Grace"));
+    assert_eq!(csv.entries[0].line, 2);
+
+    assert_eq!(
+        h.list_page(&query(100)).unwrap(),
+        before,
+        "checking changed nothing"
+    );
+}
+
+#[test]
+fn the_mail_preview_shows_the_mail_without_any_secret() {
+    let f = Fixture::new();
+    let h = f.init();
+    let p = h
+        .preview_mail(&MailDraft {
+            name: Some("Grace".into()),
+            role: Some("engineer".into()),
+            note: Some("See you Monday".into()),
+            expires: Some("3d".into()),
+        })
+        .unwrap();
+    assert_eq!(p.from, "Charles Babbage <invites@example.com>");
+    assert_eq!(
+        p.subject,
+        "Charles Babbage invited you to join Analytical Engines"
+    );
+    assert_eq!(p.expires_at, START + 3 * DAY);
+    assert!(p.text.starts_with("Hello Grace,"), "{}", p.text);
+    assert!(p.text.contains("as engineer"));
+    assert!(p.text.contains("See you Monday"));
+    assert!(p.text.contains(herald_core::mail::PLACEHOLDER_LINK));
+    assert!(p.text.contains(herald_core::mail::PLACEHOLDER_CODE));
+    assert!(!p.text.contains("/i/"), "no link: {}", p.text);
+    assert!(!p.text.contains("/u/"), "no unsubscribe link: {}", p.text);
+
+    let e = h
+        .preview_mail(&MailDraft {
+            expires: Some("90d".into()),
+            ..MailDraft::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("expir"), "{e}");
+    let e = h
+        .preview_mail(&MailDraft {
+            role: Some("x\r\nBcc: all@example.com".into()),
+            ..MailDraft::default()
+        })
+        .unwrap_err();
+    assert!(e.to_string().to_lowercase().contains("role"), "{e}");
+}
