@@ -162,9 +162,9 @@ install_test_tools() {
         say "$P" "installing tauri-driver 2.x (cargo install, about 2 minutes)"
         cargo install tauri-driver --version '^2' --locked
     fi
-    npm_ci tests/window
-    # playwright-core drives Debian's chromium for the invitee's pages; it never downloads a
-    # browser of its own.
+    # playwright-core drives Debian's chromium for the invitee's pages (tests/site, and the
+    # window test's invitee); it never downloads a browser of its own.
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_ci tests/window
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_ci tests/site
     # aiosmtpd: a scriptable SMTP server with STARTTLS, implicit TLS and AUTH, for the mail
     # tests that smtp-sink cannot do (tests/smtp/tls_server.py).

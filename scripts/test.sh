@@ -53,6 +53,11 @@ stage_ui_build() {
     npm --prefix ui run build
 }
 
+# The window's components and its typed backend adapter, with the IPC mocked (Vitest).
+stage_ui_test() {
+    npm --prefix ui test
+}
+
 stage_rust_fmt() {
     in_keyring cargo fmt --all --check
 }
@@ -66,7 +71,8 @@ stage_rust_test() {
     in_keyring cargo test --workspace --locked
 }
 
-# The real window under Xvfb through tauri-driver: the binary rust-test built (or builds now).
+# The real window under Xvfb through tauri-driver, from first launch to an accepted invitation
+# (real keyring, smtp-sink, chromium): the binary rust-test built (or builds now).
 stage_window() {
     cargo build --locked
     bash scripts/window-test.sh "$(cargo_target_dir)/debug/herald"
@@ -87,7 +93,7 @@ stage_package() {
     bash scripts/package-test.sh
 }
 
-STAGES=(setup shellcheck ui-build rust-fmt rust-clippy rust-test window site-browser package)
+STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test window site-browser package)
 
 # ------------------------------------------------------------------------------------------
 # Runner

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end test of Herald's real window: the built binary under Xvfb, driven through
-# tauri-driver (WebDriver). Usage: scripts/window-test.sh [HERALD_BIN]
-# Needs: Xvfb, WebKitWebDriver (webkit2gtk-driver), tauri-driver and tests/window's npm
-# packages; scripts/test.sh installs them. Leaves a screenshot in
-# $(cargo target dir)/window-test/welcome.png.
+# tauri-driver (WebDriver over WebKitWebDriver), with a real keyring (gnome-keyring in a
+# private D-Bus session), a real SMTP server (Postfix's smtp-sink) and a real browser for the
+# invitee (Debian's chromium). From first launch: the setup, an invitation, the mail, Accept in
+# chromium, and the row turning "accepted" in the window without a reload; then the main
+# screens are photographed in light and dark.
+# Usage: scripts/window-test.sh [HERALD_BIN]   (builds the debug binary if none is given)
+# Screenshots: $(cargo target dir)/window-test/*.png; HERALD_SHOTS=DIR puts them elsewhere
+# (scripts/screenshots.sh uses that to refresh docs/screenshots).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/common.sh
@@ -12,13 +16,22 @@ cd "$HERALD_ROOT"
 ensure_cargo_on_path
 P=window-test
 
-bin=${1:-$(cargo_target_dir)/debug/herald}
-[ -x "$bin" ] || die "$P" "$bin not found: build Herald first (cargo build)"
-for tool in Xvfb tauri-driver WebKitWebDriver; do
-    command -v "$tool" >/dev/null 2>&1 || die "$P" "'$tool' not found: run scripts/test.sh, which installs it"
-done
-[ -d tests/window/node_modules ] || die "$P" "tests/window/node_modules missing: npm --prefix tests/window ci"
+if [ "${HERALD_WINDOW_TEST_INSIDE:-}" != 1 ]; then
+    bin=${1:-}
+    if [ -z "$bin" ]; then
+        say "$P" "building Herald (debug)"
+        cargo build --locked --quiet
+        bin="$(cargo_target_dir)/debug/herald"
+    fi
+    [ -x "$bin" ] || die "$P" "$bin not found: build Herald first (cargo build)"
+    for tool in Xvfb tauri-driver WebKitWebDriver /usr/sbin/smtp-sink /usr/bin/chromium node; do
+        command -v "$tool" >/dev/null 2>&1 || die "$P" "'$tool' not found: run scripts/setup.sh --tests, which installs it"
+    done
+    [ -d tests/window/node_modules ] || die "$P" "tests/window/node_modules missing: npm --prefix tests/window ci"
+    HERALD_WINDOW_TEST_INSIDE=1 exec scripts/with-keyring.sh bash "${BASH_SOURCE[0]}" "$bin"
+fi
 
+bin=$1
 work=$(mktemp -d "${TMPDIR:-/tmp}/herald-window.XXXXXX")
 pids=()
 cleanup() {
@@ -38,18 +51,6 @@ while [ -e "/tmp/.X${display}-lock" ]; do
 done
 Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
-
-# A free port for the driver, from the kernel.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-native_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-shots="$(cargo_target_dir)/window-test"
-mkdir -p "$shots" "$work/data"
-export DISPLAY=":$display" HERALD_BIN="$bin" HERALD_DATA_DIR="$work/data" \
-    TAURI_DRIVER_PORT="$port" WINDOW_SHOT="$shots/welcome.png"
-# The window talks to no keyring yet; keep it away from the caller's session bus anyway.
-export HERALD_KEYRING_SERVICE="herald-window-test-$$"
-
 i=0
 until [ -e "/tmp/.X11-unix/X$display" ]; do
     i=$((i + 1))
@@ -57,19 +58,43 @@ until [ -e "/tmp/.X11-unix/X$display" ]; do
     sleep 0.1
 done
 
-tauri-driver --port "$port" --native-port "$native_port" >"$work/driver.log" 2>&1 &
-pids+=($!)
-i=0
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    i=$((i + 1))
-    [ "$i" -le 100 ] || { cat "$work/driver.log" >&2; die "$P" "tauri-driver did not listen on $port"; }
-    sleep 0.1
-done
+sink_port=$(free_port)
+start_smtp_sink "$work/mail" "$sink_port" "$work/sink.log"
+pids+=("$SMTP_SINK_PID")
+wait_port "$sink_port" smtp-sink "$work/sink.log"
 
-say "$P" "testing $bin on display :$display"
-if ! npm --prefix tests/window test; then
-    echo "---- tauri-driver log ----" >&2
-    cat "$work/driver.log" >&2
-    die "$P" "the window test failed"
-fi
-say "$P" "ok; screenshot: $WINDOW_SHOT"
+shots=${HERALD_SHOTS:-$(cargo_target_dir)/window-test}
+site_port=$(free_port)
+mkdir -p "$shots" "$work/data" "$work/config"
+# The window's own files (window size and position) go to a private config folder too.
+export DISPLAY=":$display" HERALD_BIN="$bin" HERALD_DATA_DIR="$work/data" \
+    HERALD_KEYRING_SERVICE="herald-window-test-$$" XDG_CONFIG_HOME="$work/config" \
+    HERALD_MAIL_DIR="$work/mail" HERALD_SINK_PORT="$sink_port" HERALD_SITE_PORT="$site_port" \
+    HERALD_SHOTS="$shots"
+
+# run_tests FILE [ENV=VALUE...] : one test file of tests/window against a fresh tauri-driver
+# (on a free port, with the given environment, which the app inherits).
+run_tests() {
+    local file=$1
+    shift
+    local port native_port driver
+    port=$(free_port)
+    native_port=$(free_port)
+    env "$@" tauri-driver --port "$port" --native-port "$native_port" >"$work/driver-$file.log" 2>&1 &
+    driver=$!
+    pids+=("$driver")
+    wait_port "$port" tauri-driver "$work/driver-$file.log"
+    if ! TAURI_DRIVER_PORT=$port node --test --test-reporter=spec "tests/window/$file"; then
+        echo "---- tauri-driver log ($file) ----" >&2
+        tail -50 "$work/driver-$file.log" >&2
+        die "$P" "tests/window/$file failed"
+    fi
+    kill "$driver" 2>/dev/null || true
+    wait "$driver" 2>/dev/null || true
+}
+
+say "$P" "testing $bin on display :$display (smtp-sink on 127.0.0.1:$sink_port)"
+run_tests first-run.test.mjs
+# The same data folder in dark mode: WebKitGTK follows the GTK theme's dark variant.
+run_tests screens-dark.test.mjs GTK_THEME=Adwaita:dark
+say "$P" "ok; screenshots in $shots"

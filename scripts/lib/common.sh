@@ -73,5 +73,6 @@ start_smtp_sink() {
         user=(-u nobody)
     fi
     /usr/sbin/smtp-sink "${user[@]}" -d "$dir/%H%M%S." "127.0.0.1:$port" 16 >"$log" 2>&1 &
+    # shellcheck disable=SC2034 # read by the caller
     SMTP_SINK_PID=$!
 }

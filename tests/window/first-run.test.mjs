@@ -1,0 +1,196 @@
+// The real window from first launch to an accepted invitation, driven through tauri-driver
+// (WebDriver over WebKitWebDriver), with a real keyring, smtp-sink and chromium. Run by
+// scripts/window-test.sh, which starts all of them and sets:
+//   HERALD_BIN, HERALD_DATA_DIR (empty), HERALD_KEYRING_SERVICE, TAURI_DRIVER_PORT,
+//   HERALD_SINK_PORT, HERALD_MAIL_DIR (where smtp-sink writes), HERALD_SITE_PORT (free),
+//   HERALD_SHOTS (where screenshots go)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+import { receivedMail } from '../lib/mail.mjs';
+import { openWindow, ui } from './window.mjs';
+
+const env = process.env;
+assert.ok(env.HERALD_BIN && env.HERALD_DATA_DIR && env.HERALD_MAIL_DIR, 'run through scripts/window-test.sh');
+const site = `http://127.0.0.1:${env.HERALD_SITE_PORT}`;
+// WebKitWebDriver drops a typed "\n"; the Enter key starts a new line in a textarea.
+const ENTER = '\uE007';
+
+// The version the window must show is the one Cargo builds with.
+const cargo = readFileSync(new URL('../../Cargo.toml', import.meta.url), 'utf8');
+const version = /\[workspace\.package\][^[]*?\nversion = "([^"]+)"/.exec(cargo)?.[1];
+
+let browser;
+let w;
+
+before(async () => {
+  browser = await openWindow();
+  w = ui(browser);
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+test('first launch: the setup takes a new owner to a working Herald', async () => {
+  // A blank data folder opens on the setup, not on an empty table.
+  await w.fill('#team', 'Rocket Team');
+  await w.fill('#owner-name', 'Ada Lovelace');
+  await w.fill('#from', 'invites@example.com');
+  await w.fill('#public-url', site);
+  await w.fill('#default-expiry', '7d');
+  await w.click('#save-general');
+
+  await w.fill('#smtp-host', '127.0.0.1');
+  await w.fill('#smtp-port', env.HERALD_SINK_PORT);
+  await (await browser.$('#smtp-tls')).selectByAttribute('value', 'none');
+  await w.click('#save-smtp');
+
+  await w.fill('#test-to', 'ada@example.com');
+  await w.click('#send-test');
+  const reply = await w.result('#test-result');
+  assert.match(reply, /\b250\b/, `the server's answer is shown: ${reply}`);
+  const testMail = readdirSync(env.HERALD_MAIL_DIR).length;
+  assert.equal(testMail, 1, 'smtp-sink received the test mail');
+
+  await w.click('#prepare-key');
+  assert.match(await w.result('#key-result'), /v1|version 1/i, 'the first signing key is made');
+
+  await w.click('#check-site');
+  const reach = await w.result('#site-result');
+  assert.ok(reach.includes(site), `the site check names the address it asked: ${reach}`);
+
+  await w.shot('setup');
+  await w.click('#finish-setup');
+  await (await browser.$('[data-screen="status"]')).waitForDisplayed({ timeout: 10_000 });
+});
+
+test('an invitation goes out, is accepted in a browser, and the row turns accepted live', async () => {
+  await w.click('[data-screen="invite"]');
+  await w.fill('#recipients', 'Grace Hopper <grace@example.com>');
+  await w.fill('#role', 'engineer');
+  await w.fill('#note', 'Welcome aboard');
+  const line = await browser.$('.recipient-line[data-verdict="ready"]');
+  await line.waitForDisplayed({ timeout: 10_000 });
+  await w.click('#queue');
+
+  await w.click('[data-screen="status"]');
+  // Marks this page: a reload would lose it, so finding it later proves the row changed live.
+  await browser.execute(() => {
+    window.__heraldNoReload = 'still here';
+  });
+  const chip = () => browser.$('[data-invitation-id="1"] .status-chip');
+  await browser.waitUntil(async () => (await (await chip()).getAttribute('data-status')) === 'sent', {
+    timeout: 30_000,
+    timeoutMsg: 'invitation #1 never showed as sent',
+  });
+
+  // The invitee's mail, as smtp-sink received it; the window must never show its link.
+  let mail;
+  await browser.waitUntil(
+    async () => {
+      try {
+        mail = receivedMail(env.HERALD_MAIL_DIR, site, 'grace@example.com');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeout: 10_000, timeoutMsg: 'smtp-sink never received the invitation' },
+  );
+  const token = mail.link.slice(mail.link.lastIndexOf('/') + 1);
+  assert.ok(!(await browser.getPageSource()).includes(token), 'the window shows no token');
+
+  const chrome = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const page = await chrome.newPage();
+    const opened = await page.goto(mail.link);
+    assert.equal(opened.status(), 200, 'the link from the mail opens the invitation page');
+    await page.getByRole('heading', { level: 1, name: 'Ada Lovelace invited you to join Rocket Team' }).waitFor();
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Welcome to Rocket Team' }).waitFor();
+  } finally {
+    await chrome.close();
+  }
+
+  await browser.waitUntil(async () => (await (await chip()).getAttribute('data-status')) === 'accepted', {
+    timeout: 15_000,
+    timeoutMsg: 'the row never turned accepted',
+  });
+  assert.equal(
+    await browser.execute(() => window.__heraldNoReload),
+    'still here',
+    'the window was not reloaded',
+  );
+
+  await w.click('[data-invitation-id="1"]');
+  const detail = await browser.$('#detail');
+  await detail.waitForDisplayed({ timeout: 10_000 });
+  await browser.waitUntil(async () => /accepted/i.test(await detail.getText()), {
+    timeout: 10_000,
+    timeoutMsg: 'the detail panel never showed the acceptance',
+  });
+  assert.ok(!(await browser.getPageSource()).includes(token), 'the detail panel shows no token');
+  await w.shot('status-detail');
+});
+
+test('the other screens, for people to look at', async () => {
+  // A few more rows so the table, members and overview have something to show.
+  await w.click('[data-screen="invite"]');
+  await w.fill(
+    '#recipients',
+    [
+      'Alan Turing <alan@example.com>',
+      'Katherine Johnson <katherine@example.com>',
+      'not-an-address',
+      'grace@example.com',
+      'alan@example.com',
+    ].join(ENTER),
+  );
+  await (await browser.$('.recipient-line[data-verdict="invalid"]')).waitForDisplayed({ timeout: 10_000 });
+  await w.shot('invite');
+  await (await browser.$('.recipient-line[data-verdict="duplicate"]')).waitForDisplayed({ timeout: 10_000 });
+  await w.fill(
+    '#recipients',
+    ['Alan Turing <alan@example.com>', 'Katherine Johnson <katherine@example.com>'].join(ENTER),
+  );
+  await browser.waitUntil(async () => (await browser.$$('.recipient-line[data-verdict="ready"]')).length === 2, {
+    timeout: 10_000,
+    timeoutMsg: 'the two new addresses never showed as ready',
+  });
+  await w.click('#queue');
+  await w.click('[data-screen="status"]');
+  await browser.waitUntil(
+    async () => (await (await browser.$('[data-invitation-id="3"] .status-chip')).getAttribute('data-status')) === 'sent',
+    { timeout: 30_000, timeoutMsg: 'invitation #3 never showed as sent' },
+  );
+  await w.shot('status');
+
+  await w.click('[data-screen="members"]');
+  await browser.waitUntil(async () => (await browser.getPageSource()).includes('grace@example.com'), {
+    timeout: 10_000,
+    timeoutMsg: 'the members screen never listed grace',
+  });
+  await w.shot('members');
+  await w.click('[data-screen="overview"]');
+  await sleep(500);
+  await w.shot('overview');
+  await w.click('[data-screen="settings"]');
+  await sleep(500);
+  await w.shot('settings');
+  const source = await browser.getPageSource();
+  assert.ok(source.includes(version), `the settings show Herald's version ${version}`);
+});

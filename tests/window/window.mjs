@@ -1,0 +1,59 @@
+// Opening Herald's real window through tauri-driver, and the few steps every window test takes.
+import assert from 'node:assert/strict';
+import { remote } from 'webdriverio';
+
+const TIMEOUT = 15_000;
+
+export async function openWindow() {
+  assert.ok(process.env.HERALD_BIN, 'run through scripts/window-test.sh');
+  return remote({
+    hostname: '127.0.0.1',
+    port: Number(process.env.TAURI_DRIVER_PORT ?? 4444),
+    logLevel: 'warn',
+    capabilities: {
+      browserName: 'wry',
+      'wdio:enforceWebDriverClassic': true,
+      'tauri:options': { application: process.env.HERALD_BIN },
+    },
+  });
+}
+
+export function ui(browser) {
+  return {
+    async fill(selector, value) {
+      const el = await browser.$(selector);
+      await el.waitForDisplayed({ timeout: TIMEOUT, timeoutMsg: `${selector} never appeared` });
+      await el.clearValue();
+      await el.setValue(value);
+    },
+
+    async click(selector) {
+      const el = await browser.$(selector);
+      await el.waitForClickable({ timeout: TIMEOUT, timeoutMsg: `${selector} never became clickable` });
+      await el.click();
+    },
+
+    /** Waits for a step's result (class ok or error) and returns its text; fails on error. */
+    async result(selector) {
+      const el = await browser.$(selector);
+      let cls = '';
+      await browser.waitUntil(
+        async () => {
+          cls = (await el.getAttribute('class')) ?? '';
+          return /\b(ok|error)\b/.test(cls);
+        },
+        { timeout: TIMEOUT, timeoutMsg: `${selector} never showed a result` },
+      );
+      const text = await el.getText();
+      assert.match(cls, /\bok\b/, `${selector} shows an error: ${text}`);
+      return text;
+    },
+
+    async shot(name) {
+      if (!process.env.HERALD_SHOTS) return;
+      // WebKit may not have painted the last change yet.
+      await browser.pause(600);
+      await browser.saveScreenshot(`${process.env.HERALD_SHOTS}/${name}.png`);
+    },
+  };
+}
