@@ -152,6 +152,8 @@ for (const scheme of ['light', 'dark']) {
   await p.fill('#note', 'We start on Monday; bring coffee.');
   await settle(p, 900);
   await shot(p, '21-invite-preview', scheme);
+  await scrollIn(p, '.mail-body', 150);
+  await shot(p, '21b-invite-mail-placeholders', scheme);
   await p.click('#queue');
   await settle(p, 900);
   await shot(p, '22-invite-queued', scheme);
@@ -190,6 +192,26 @@ for (const scheme of ['light', 'dark']) {
   await shot(p, '70-status-50k-scrolled', scheme);
 
   await p.context().close();
+
+  // The smallest window Herald allows (tauri.conf.json: 800 x 560)
+  const small = await browser.newContext({ viewport: { width: 800, height: 560 }, colorScheme: scheme });
+  p = await small.newPage();
+  p.on('pageerror', (e) => problems.push(`${scheme} page error: ${e.message}`));
+  await p.goto(`${base}?scenario=main`);
+  await p.waitForSelector('[data-invitation-id]');
+  await shot(p, '80-small-status', scheme);
+  await p.click('[data-invitation-id]');
+  await p.waitForSelector('#detail #resend');
+  await shot(p, '81-small-detail', scheme);
+  await p.keyboard.press('Escape');
+  await p.click('[data-screen="invite"]');
+  await p.fill('#recipients', 'grace@example.com\nalan@example.com\nnope');
+  await settle(p, 800);
+  await shot(p, '82-small-invite', scheme);
+  await p.click('[data-screen="overview"]');
+  await p.waitForSelector('.chart');
+  await shot(p, '83-small-overview', scheme);
+  await small.close();
 }
 
 await browser.close();
