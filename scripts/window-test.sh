@@ -24,7 +24,7 @@ if [ "${HERALD_WINDOW_TEST_INSIDE:-}" != 1 ]; then
         bin="$(cargo_target_dir)/debug/herald"
     fi
     [ -x "$bin" ] || die "$P" "$bin not found: build Herald first (cargo build)"
-    for tool in Xvfb tauri-driver WebKitWebDriver /usr/sbin/smtp-sink /usr/bin/chromium node; do
+    for tool in Xvfb tauri-driver WebKitWebDriver /usr/sbin/smtp-sink /usr/bin/chromium node dbus-monitor; do
         command -v "$tool" >/dev/null 2>&1 || die "$P" "'$tool' not found: run scripts/setup.sh --tests, which installs it"
     done
     [ -d tests/window/node_modules ] || die "$P" "tests/window/node_modules missing: npm --prefix tests/window ci"
@@ -63,6 +63,12 @@ start_smtp_sink "$work/mail" "$sink_port" "$work/sink.log"
 pids+=("$SMTP_SINK_PID")
 wait_port "$sink_port" smtp-sink "$work/sink.log"
 
+# Desktop notifications are D-Bus calls to org.freedesktop.Notifications on the session bus:
+# record them (no notification daemon is needed to see the call go out).
+dbus-monitor --session "type='method_call',interface='org.freedesktop.Notifications'" \
+    >"$work/notifications.log" 2>&1 &
+pids+=($!)
+
 shots=${HERALD_SHOTS:-$(cargo_target_dir)/window-test}
 site_port=$(free_port)
 mkdir -p "$shots" "$work/data" "$work/config"
@@ -70,7 +76,7 @@ mkdir -p "$shots" "$work/data" "$work/config"
 export DISPLAY=":$display" HERALD_BIN="$bin" HERALD_DATA_DIR="$work/data" \
     HERALD_KEYRING_SERVICE="herald-window-test-$$" XDG_CONFIG_HOME="$work/config" \
     HERALD_MAIL_DIR="$work/mail" HERALD_SINK_PORT="$sink_port" HERALD_SITE_PORT="$site_port" \
-    HERALD_SHOTS="$shots"
+    HERALD_SHOTS="$shots" HERALD_NOTIFICATIONS_LOG="$work/notifications.log"
 
 # run_tests FILE [ENV=VALUE...] : one test file of tests/window against a fresh tauri-driver
 # (on a free port, with the given environment, which the app inherits).

@@ -135,6 +135,11 @@ test('an invitation goes out, is accepted in a browser, and the row turns accept
     'still here',
     'the window was not reloaded',
   );
+  // The desktop was told too: a notification call went out on the session bus.
+  await browser.waitUntil(
+    async () => readFileSync(env.HERALD_NOTIFICATIONS_LOG, 'utf8').includes('Grace Hopper accepted'),
+    { timeout: 10_000, timeoutMsg: 'no desktop notification "Grace Hopper accepted" was sent' },
+  );
 
   await w.click('[data-invitation-id="1"]');
   const detail = await browser.$('#detail');
