@@ -56,12 +56,10 @@ export class InvitationWindow {
     return this.#load();
   }
 
-  /** The filter changed: start again from the top. */
+  /** The filter changed: start again from the top. The rows shown so far stay until the new
+   * ones arrive, so switching a filter does not flash an empty table. */
   reset(): Promise<void> {
     this.#view = { start: 0, end: Math.max(30, this.#view.end - this.#view.start) };
-    this.loaded = false;
-    this.rows = [];
-    this.offset = 0;
     return this.#load();
   }
 
