@@ -31,10 +31,27 @@ bin="$(cargo_target_dir)/debug/herald"
 [ -x "$bin" ] || die "$P" "cargo build finished but $bin is missing"
 
 # ---- Local test mail server ---------------------------------------------------------------
-# Reserved: a later issue starts a local test mail server here (smtp-sink on 127.0.0.1) and
-# points Herald at it. Once something runs beside Herald, replace the `exec` below with a plain
-# run, and stop that server by its PID in an EXIT trap.
+# With the window, a local test mail server (smtp-sink, scripts/mail-sink.sh) runs beside
+# Herald on 127.0.0.1:2525, so that a newcomer without a mail provider can send an invitation
+# and read it: in the setup's mail server step use host 127.0.0.1, port 2525, TLS "none";
+# scripts/read-mail.sh shows the newest mail it received. HERALD_NO_MAIL_SINK=1 skips it.
+sink_pid=""
+if [ "$#" -eq 0 ] && [ -z "${HERALD_NO_MAIL_SINK:-}" ] && [ -x /usr/sbin/smtp-sink ]; then
+    if (exec 3<>/dev/tcp/127.0.0.1/2525) 2>/dev/null; then
+        say "$P" "something already listens on 127.0.0.1:2525; using it as the test mail server"
+    else
+        bash scripts/mail-sink.sh 2525 >"${TMPDIR:-/tmp}/herald-mail-sink.log" 2>&1 &
+        sink_pid=$!
+        trap 'kill "$sink_pid" 2>/dev/null || true' EXIT
+        say "$P" "local test mail server on 127.0.0.1:2525 (setup: host 127.0.0.1, port 2525, TLS none); read what it received with: bash scripts/read-mail.sh"
+    fi
+fi
 # --------------------------------------------------------------------------------------------
 
 say "$P" "starting $bin${*:+ $*}"
-exec "$bin" "$@"
+if [ -n "$sink_pid" ]; then
+    # Not exec: the trap stops the mail server when Herald quits.
+    "$bin" "$@"
+else
+    exec "$bin" "$@"
+fi

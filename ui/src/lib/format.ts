@@ -16,7 +16,9 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
 export function relativeTime(ts: number, nowSecs: number = Date.now() / 1000): string {
   const diff = ts - nowSecs;
   const abs = Math.abs(diff);
-  if (abs < 45) return diff <= 0 ? 'just now' : 'in a moment';
+  // "Now" ticks every 30 s (clock.svelte.ts), so something that just happened can look up to
+  // 30 s in the future: anything this close is "just now", whichever side it falls.
+  if (abs < 45) return 'just now';
   for (const [unit, secs] of UNITS) {
     if (abs >= secs * (unit === 'minute' ? 1 : 0.95)) {
       return rtf.format(Math.round(diff / secs), unit);
