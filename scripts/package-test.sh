@@ -222,14 +222,18 @@ fi
 if [ "$build" = 1 ]; then
     [ -x ui/node_modules/.bin/tauri ] || die "$P" "the Tauri CLI is not in ui/node_modules: run scripts/setup.sh"
     rm -f "$bundle_dir"/deb/*.deb "$bundle_dir"/rpm/*.rpm
-    say "$P" "building the .deb and .rpm (release build into $(cargo_target_dir); 5 to 10 minutes from cold)"
     start=$(date +%s)
-    # The Tauri CLI runs beforeBuildCommand in the folder it takes for the frontend's, the
-    # first with a package.json it finds below this one (tests/site/ here, not ui/), where
-    # `npm --prefix ui run build` fails. packaging/tauri.release.json gives the command the top
-    # folder as its working directory.
-    ui/node_modules/.bin/tauri build --ci --bundles deb,rpm --config packaging/tauri.release.json \
-        -- --locked
+    # The UI is built here, and only when its sources changed (as scripts/setup.sh does), not
+    # by Tauri's beforeBuildCommand: that would rewrite ui/dist on every run, and the app
+    # embeds ui/dist, so cargo would link the release binary again each time (minutes).
+    if [ ! -e ui/dist/index.html ] || [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) \
+        -prune -o -type f -newer ui/dist/index.html -print -quit)" ]; then
+        say "$P" "building the UI into ui/dist"
+        npm --prefix ui run build
+    fi
+    say "$P" "building the .deb and .rpm (release build into $(cargo_target_dir); 5 to 10 minutes when the Rust code changed)"
+    ui/node_modules/.bin/tauri build --ci --bundles deb,rpm \
+        --config '{"build":{"beforeBuildCommand":null}}' -- --locked
     say "$P" "built in $(($(date +%s) - start)) s"
 fi
 debs=("$bundle_dir"/deb/*_"$version"_*.deb)
@@ -273,7 +277,8 @@ dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's#^\./##' -e 's#/$##' -e 's#^#
     grep -vx / | sort >"$work/deb-files"
 desktop=/usr/share/applications/Herald.desktop
 for f in /usr/bin/herald "$desktop" /usr/share/icons/hicolor/32x32/apps/herald.png \
-    /usr/share/icons/hicolor/128x128/apps/herald.png \
+    /usr/share/icons/hicolor/64x64/apps/herald.png /usr/share/icons/hicolor/128x128/apps/herald.png \
+    /usr/share/icons/hicolor/512x512/apps/herald.png \
     /usr/share/doc/herald/examples/systemd/herald.service \
     /usr/share/doc/herald/examples/systemd/herald-keyring.service \
     /usr/share/doc/herald/examples/proxy/Caddyfile \
