@@ -34,17 +34,31 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    /// A fixed column for each key: nothing from the query reaches the SQL text.
-    fn column(self) -> &'static str {
+    /// A fixed expression for each key (nothing from the query reaches the SQL text), and
+    /// whether it can be NULL. The expressions match the indexes of migration V6.
+    fn column(self) -> (&'static str, bool) {
         match self {
-            SortKey::Created => "i.id",
-            SortKey::Email => "i.email",
-            SortKey::Name => "coalesce(i.name, i.email) COLLATE NOCASE",
-            SortKey::Role => "i.role COLLATE NOCASE",
-            SortKey::Status => "i.status",
-            SortKey::Expires => "i.expires_at",
-            SortKey::Sent => "i.sent_at",
-            SortKey::Decided => "i.decided_at",
+            SortKey::Created => ("i.id", false),
+            SortKey::Email => ("i.email", false),
+            SortKey::Name => ("coalesce(i.name, i.email) COLLATE NOCASE", false),
+            SortKey::Role => ("i.role COLLATE NOCASE", false),
+            SortKey::Status => ("i.status", false),
+            SortKey::Expires => ("i.expires_at", false),
+            SortKey::Sent => ("i.sent_at", true),
+            SortKey::Decided => ("i.decided_at", true),
+        }
+    }
+
+    /// `ORDER BY` for this key: ties broken by id, in the same direction. Missing times go
+    /// last either way (only nullable columns say so: NULLS LAST keeps SQLite off an index).
+    fn order_by(self, descending: bool) -> String {
+        let (column, nullable) = self.column();
+        let direction = if descending { "DESC" } else { "ASC" };
+        let nulls = if nullable { " NULLS LAST" } else { "" };
+        if self == SortKey::Created {
+            format!("i.id {direction}")
+        } else {
+            format!("{column} {direction}{nulls}, i.id {direction}")
         }
     }
 }
@@ -157,27 +171,30 @@ impl Herald {
                 Some(s) => status_count(&counts, s),
                 None => counts.all,
             };
-            let direction = if q.descending { "DESC" } else { "ASC" };
+            let order = q.sort.order_by(q.descending);
+            let status = q.status.map(Status::as_str);
+            let mut filter = search.filter();
+            let mut args = search.args();
+            if let Some(status) = &status {
+                filter.push("i.status = :status");
+                args.push((":status", status));
+            }
+            args.push((":limit", &limit));
+            args.push((":offset", &q.offset));
+            // The page's ids first, along an index of invitations alone (a skip of 50,000
+            // index entries is cheap; 50,000 joins are not), then their rows. Only the
+            // conditions in use are in the SQL, so SQLite can pick the index that serves them.
             let sql = format!(
-                "SELECT {INVITATION_COLUMNS} FROM invitations i JOIN links l ON l.id = i.link_id
-                 WHERE (?1 IS NULL OR i.status = ?1) AND {}
-                 ORDER BY {} {direction} NULLS LAST, i.id {direction}
-                 LIMIT ?4 OFFSET ?5",
-                Search::CONDITION,
-                q.sort.column()
+                "SELECT {INVITATION_COLUMNS}
+                 FROM (SELECT i.id FROM invitations i {}
+                       ORDER BY {order} LIMIT :limit OFFSET :offset) page
+                 JOIN invitations i ON i.id = page.id JOIN links l ON l.id = i.link_id
+                 ORDER BY {order}",
+                where_clause(&filter),
             );
             let mut stmt = tx.prepare_cached(&sql).map_err(|e| self.store.err(e))?;
             let rows = stmt
-                .query_map(
-                    params![
-                        q.status.map(Status::as_str),
-                        search.pattern,
-                        search.id,
-                        limit,
-                        q.offset
-                    ],
-                    invitation_from_row,
-                )
+                .query_map(args.as_slice(), invitation_from_row)
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
                 .map_err(|e| self.store.err(e))?;
             Ok(ListPage {
@@ -332,8 +349,24 @@ struct Search {
 }
 
 impl Search {
-    const CONDITION: &'static str = "(?2 IS NULL OR i.id IS ?3 OR i.email LIKE ?2 ESCAPE '\\'
-        OR i.name LIKE ?2 ESCAPE '\\' OR i.role LIKE ?2 ESCAPE '\\')";
+    const CONDITION: &'static str = "(i.id IS :id OR i.email LIKE :pattern ESCAPE '\\'
+        OR i.name LIKE :pattern ESCAPE '\\' OR i.role LIKE :pattern ESCAPE '\\')";
+
+    /// The search's part of a WHERE clause: nothing without a search.
+    fn filter(&self) -> Vec<&'static str> {
+        if self.pattern.is_some() {
+            vec![Search::CONDITION]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, &dyn rusqlite::ToSql)> {
+        match &self.pattern {
+            Some(pattern) => vec![(":pattern", pattern), (":id", &self.id)],
+            None => Vec::new(),
+        }
+    }
 
     fn new(text: Option<&str>) -> Search {
         let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
@@ -356,15 +389,23 @@ impl Search {
     }
 }
 
+fn where_clause(conditions: &[&str]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
 fn counts(c: &Connection, search: &Search) -> rusqlite::Result<StatusCounts> {
+    // Without a search this is a walk along the status index alone.
     let sql = format!(
-        "SELECT i.status, count(*) FROM invitations i WHERE {} GROUP BY i.status",
-        Search::CONDITION
+        "SELECT i.status, count(*) FROM invitations i {} GROUP BY i.status",
+        where_clause(&search.filter())
     );
     let mut stmt = c.prepare_cached(&sql)?;
     let mut counts = StatusCounts::default();
-    // ?1 is unused here; numbered parameters keep one condition text for both queries.
-    let rows = stmt.query_map(params![None::<&str>, search.pattern, search.id], |r| {
+    let rows = stmt.query_map(search.args().as_slice(), |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
     })?;
     for row in rows {
