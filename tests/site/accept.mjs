@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { receivedMail as receivedFrom } from '../lib/mail.mjs';
+import { CHROMIUM } from '../lib/chromium.mjs';
 
 const bin = process.env.HERALD_BIN;
 const site = process.env.HERALD_SITE_URL;
@@ -88,18 +89,7 @@ assert.match(grace.body, /Welcome aboard/, 'the note is in the mail');
 assert.notEqual(grace.link, alan.link, 'each invitation has its own link');
 pass(3, `the mails are parsed; grace's link is ${site}/i/<${grace.link.length - site.length - 3} characters>`);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await chromium.launch(CHROMIUM);
 try {
   const context = await browser.newContext();
   const page = await context.newPage();

@@ -4,13 +4,14 @@
 //   HERALD_BIN, HERALD_DATA_DIR (empty), HERALD_KEYRING_SERVICE, TAURI_DRIVER_PORT,
 //   HERALD_SINK_PORT, HERALD_MAIL_DIR (where smtp-sink writes), HERALD_SITE_PORT (free),
 //   HERALD_SHOTS (where screenshots go)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { receivedMail } from '../lib/mail.mjs';
-import { openWindow, ui } from './window.mjs';
+import { CHROMIUM } from '../lib/chromium.mjs';
+import { windowForTests } from './window.mjs';
 
 const env = process.env;
 assert.ok(env.HERALD_BIN && env.HERALD_DATA_DIR && env.HERALD_MAIL_DIR, 'run through scripts/window-test.sh');
@@ -22,17 +23,7 @@ const ENTER = '\uE007';
 const cargo = readFileSync(new URL('../../Cargo.toml', import.meta.url), 'utf8');
 const version = /\[workspace\.package\][^[]*?\nversion = "([^"]+)"/.exec(cargo)?.[1];
 
-let browser;
-let w;
-
-before(async () => {
-  browser = await openWindow();
-  w = ui(browser);
-});
-
-after(async () => {
-  await browser?.deleteSession();
-});
+const { browser, w } = windowForTests();
 
 test('first launch: the setup takes a new owner to a working Herald', async () => {
   // A blank data folder opens on the setup, not on an empty table.
@@ -103,18 +94,7 @@ test('an invitation goes out, is accepted in a browser, and the row turns accept
   const token = mail.link.slice(mail.link.lastIndexOf('/') + 1);
   assert.ok(!(await browser.getPageSource()).includes(token), 'the window shows no token');
 
-  const chrome = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const chrome = await chromium.launch(CHROMIUM);
   try {
     const page = await chrome.newPage();
     const opened = await page.goto(mail.link);

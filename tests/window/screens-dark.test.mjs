@@ -1,22 +1,12 @@
 // The main screens again in dark mode, on the data folder first-run.test.mjs set up: a second
 // launch of the real window, with GTK's dark theme (scripts/window-test.sh sets GTK_THEME).
 // Also proves that a set-up data folder opens on the main screens, not on the setup.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openWindow, ui } from './window.mjs';
+import { windowForTests } from './window.mjs';
 
-let browser;
-let w;
-
-before(async () => {
-  browser = await openWindow();
-  w = ui(browser);
-});
-
-after(async () => {
-  await browser?.deleteSession();
-});
+const { browser, w } = windowForTests();
 
 test('a set-up Herald opens on its main screens, in dark mode when the desktop is dark', async () => {
   const row = await browser.$('[data-invitation-id="1"] .status-chip');

@@ -1,5 +1,6 @@
 // Opening Herald's real window through tauri-driver, and the few steps every window test takes.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import { remote } from 'webdriverio';
 
 const TIMEOUT = 15_000;
@@ -16,6 +17,32 @@ export async function openWindow() {
       'tauri:options': { application: process.env.HERALD_BIN },
     },
   });
+}
+
+/**
+ * Opens the window before this file's tests and closes it after them. Returns `browser` (the
+ * WebDriver session) and `w` (the steps below), usable in the tests once it is open.
+ */
+export function windowForTests() {
+  let session;
+  before(async () => {
+    session = await openWindow();
+  });
+  after(async () => {
+    await session?.deleteSession();
+  });
+  // Stands for the session from the moment it exists.
+  const browser = new Proxy(
+    {},
+    {
+      get(_, key) {
+        assert.ok(session, 'the window is not open yet');
+        const value = session[key];
+        return typeof value === 'function' ? value.bind(session) : value;
+      },
+    },
+  );
+  return { browser, w: ui(browser) };
 }
 
 export function ui(browser) {
