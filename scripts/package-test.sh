@@ -247,7 +247,7 @@ deb=${debs[0]}
 rpm_file=${rpms[0]}
 
 # Sizes, for the report.
-human() { numfmt --to=iec-i --suffix=B --format='%.1f' "$1"; }
+human() { numfmt --to=iec-i --suffix=B --round=nearest --format='%.1f' "$1"; }
 deb_size=$(stat -c %s "$deb")
 rpm_size=$(stat -c %s "$rpm_file")
 installed_kib=$(dpkg-deb -f "$deb" Installed-Size)
