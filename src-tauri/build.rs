@@ -26,6 +26,8 @@ const COMMANDS: &[&str] = &[
     "export_members",
     "limits",
     "set_limits",
+    "site_settings",
+    "set_site_bind",
     "key_status",
     "rotate_key",
     "quit",

@@ -178,4 +178,18 @@ test('the other screens, for people to look at', async () => {
   await w.shot('settings');
   const source = await browser.getPageSource();
   assert.ok(source.includes(version), `the settings show Herald's version ${version}`);
+
+  // A bad listening address is refused with a sentence that says what to write; a good one
+  // is kept.
+  await w.fill('#site-bind', 'port 80 please');
+  await w.click('#save-bind');
+  const refusal = await browser.$('#bind-error');
+  await refusal.waitForDisplayed({ timeout: 10_000 });
+  assert.match(await refusal.getText(), /IP address and a port, like 127\.0\.0\.1:8750/);
+  await w.fill('#site-bind', '127.0.0.1:9999');
+  await w.click('#save-bind');
+  await browser.waitUntil(async () => !(await (await browser.$('#bind-error')).isExisting()), {
+    timeout: 10_000,
+    timeoutMsg: 'a good address was refused',
+  });
 });

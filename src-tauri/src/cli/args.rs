@@ -239,9 +239,10 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address and port to listen on
-    #[arg(long, value_name = "ADDR", default_value = herald_server::DEFAULT_BIND)]
-    pub bind: SocketAddr,
+    /// The address and port to listen on [default: the data folder's setting (the window's
+    /// Settings), else 127.0.0.1:8750]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
     /// A reverse proxy or tunnel in front of Herald whose X-Forwarded-For names the real
     /// client (for per-client limits); repeat for several. Nobody else's header is believed
     #[arg(long = "trusted-proxy", value_name = "IP")]

@@ -430,10 +430,19 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     // invitee's click.
     let keys = h.key_status()?;
     let team = h.general()?.team;
+    // The setting was checked when it was saved; an unreadable one falls back to the default.
+    let bind = match a.bind {
+        Some(addr) => addr,
+        None => h
+            .site()?
+            .bind
+            .parse()
+            .unwrap_or_else(|_| herald_core::DEFAULT_BIND.parse().expect("a valid default")),
+    };
     let herald = Arc::new(h);
     let rt = runtime()?;
     rt.block_on(async move {
-        let listener = herald_server::bind(a.bind).await?;
+        let listener = herald_server::bind(bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
         say(&format!(
             "Herald {} is serving the confirmation site for {team} on http://{addr} and mailing queued invitations; press Ctrl-C to stop.",

@@ -33,6 +33,7 @@ fn export(cfg: &Config) {
         herald_core::mail::TestMail,
         herald_core::KeyStatus,
         herald_core::Limits,
+        herald_core::Site,
         herald_core::ListQuery,
         herald_core::ListPage,
         herald_core::MailDraft,

@@ -424,6 +424,20 @@ pub async fn set_limits(state: State<'_, Backend>, limits: Limits) -> Result<Lim
 }
 
 #[tauri::command]
+pub async fn site_settings(state: State<'_, Backend>) -> Result<herald_core::Site, CommandError> {
+    with_herald(&state, |h| h.site()).await
+}
+
+/// Takes effect when Herald next starts (the running site keeps its address until then).
+#[tauri::command]
+pub async fn set_site_bind(
+    state: State<'_, Backend>,
+    bind: String,
+) -> Result<herald_core::Site, CommandError> {
+    with_herald(&state, move |h| h.set_site_bind(&bind)).await
+}
+
+#[tauri::command]
 pub async fn key_status(state: State<'_, Backend>) -> Result<KeyStatus, CommandError> {
     with_herald(&state, |h| h.key_status()).await
 }

@@ -89,7 +89,7 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
 
 /// Where the window serves the site. A public URL on this machine (`http://127.0.0.1:9000`)
 /// names the address itself; anything else is reached through a proxy or tunnel that
-/// forwards to Herald's usual address.
+/// forwards to the bind address of the settings.
 fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
     let general = herald.general().map_err(|e| e.to_string())?;
     let loopback = url::Url::parse(&general.public_url).ok().and_then(|u| {
@@ -104,9 +104,12 @@ fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
     });
     match loopback {
         Some(addr) => Ok(addr),
-        None => herald_server::DEFAULT_BIND
-            .parse()
-            .map_err(|e| format!("the site's address is invalid ({e})")),
+        None => {
+            let bind = herald.site().map_err(|e| e.to_string())?.bind;
+            bind.parse().map_err(|e| {
+                format!("the site's address {bind} is invalid ({e}); set another in Settings")
+            })
+        }
     }
 }
 

@@ -91,6 +91,8 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
             commands::export_members,
             commands::limits,
             commands::set_limits,
+            commands::site_settings,
+            commands::set_site_bind,
             commands::key_status,
             commands::rotate_key,
             commands::quit,

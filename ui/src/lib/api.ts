@@ -24,6 +24,7 @@ import type { OptOutEntry } from '../bindings/OptOutEntry';
 import type { Overview } from '../bindings/Overview';
 import type { RecipientsPreview } from '../bindings/RecipientsPreview';
 import type { SetupStatus } from '../bindings/SetupStatus';
+import type { Site } from '../bindings/Site';
 import type { SiteCheck } from '../bindings/SiteCheck';
 import type { SmtpInput } from '../bindings/SmtpInput';
 import type { SmtpView } from '../bindings/SmtpView';
@@ -115,6 +116,9 @@ export const optOuts = (): Promise<OptOutEntry[]> => call('opt_outs');
 export const exportMembers = (): Promise<string | null> => call('export_members');
 export const limits = (): Promise<Limits> => call('limits');
 export const setLimits = (limits: Limits): Promise<Limits> => call('set_limits', { limits });
+export const siteSettings = (): Promise<Site> => call('site_settings');
+/** Where the site listens (`IP:port`); takes effect when Herald next starts. */
+export const setSiteBind = (bind: string): Promise<Site> => call('set_site_bind', { bind });
 export const keyStatus = (): Promise<KeyStatus> => call('key_status');
 export const rotateKey = (): Promise<KeyStatus> => call('rotate_key');
 /** Quits Herald altogether: the window, the confirmation site and the outbox. */

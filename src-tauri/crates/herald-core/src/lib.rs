@@ -40,4 +40,4 @@ pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
 pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
-pub use settings::{General, Limits, Smtp, TlsMode};
+pub use settings::{General, Limits, Site, Smtp, TlsMode, DEFAULT_BIND};

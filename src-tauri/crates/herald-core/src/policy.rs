@@ -8,11 +8,12 @@ use crate::clock::{rfc3339, Timestamp};
 use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::model::{Actor, Status};
-use crate::settings::Limits;
+use crate::settings::{Limits, Site};
 use crate::store;
 use crate::validate::{Email, ValidationError};
 
 const SECTION_LIMITS: &str = "limits";
+const SECTION_SITE: &str = "site";
 const DAY: i64 = 86_400;
 const MONTH: i64 = 30 * DAY;
 /// A ceiling on the settable limits: Herald invites people, it does not send newsletters.
@@ -79,6 +80,34 @@ impl Herald {
             store::settings_set(tx, SECTION_LIMITS, &json).map_err(|e| self.store.err(e))
         })?;
         Ok(limits)
+    }
+
+    /// The confirmation site's settings, or the defaults.
+    pub fn site(&self) -> Result<Site> {
+        Ok(self
+            .store
+            .read(|tx| store::settings_get(tx, SECTION_SITE).map_err(|e| self.store.err(e)))?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    /// Sets where the confirmation site listens; checked to be an `IP:port`.
+    pub fn set_site_bind(&self, bind: &str) -> Result<Site> {
+        let addr: std::net::SocketAddr = bind
+            .trim()
+            .parse()
+            .map_err(|_| ValidationError::BindAddress(bind.trim().to_owned()))?;
+        let site = Site {
+            bind: addr.to_string(),
+        };
+        let json = serde_json::to_string(&site).map_err(|e| Error::DatabaseContent {
+            path: self.store.path().to_owned(),
+            detail: e.to_string(),
+        })?;
+        self.store.write(|tx| {
+            store::settings_set(tx, SECTION_SITE, &json).map_err(|e| self.store.err(e))
+        })?;
+        Ok(site)
     }
 
     /// Records that an address never wants to be invited again, and withdraws its pending

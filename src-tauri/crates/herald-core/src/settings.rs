@@ -64,6 +64,26 @@ pub struct Smtp {
     pub ca_file: Option<String>,
 }
 
+/// Where the confirmation site listens, when nothing else says (`herald serve --bind`, or a
+/// public URL on this machine, which names the address itself).
+pub const DEFAULT_BIND: &str = "127.0.0.1:8750";
+
+/// The confirmation site's own settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Site {
+    /// `IP:port` to listen on; a reverse proxy or tunnel forwards invitees here.
+    pub bind: String,
+}
+
+impl Default for Site {
+    fn default() -> Site {
+        Site {
+            bind: DEFAULT_BIND.to_owned(),
+        }
+    }
+}
+
 /// How often one address may be mailed: politeness, and protection against a mistake or a
 /// stolen session turning Herald into a spam cannon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

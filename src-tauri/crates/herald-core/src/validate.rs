@@ -64,6 +64,8 @@ pub enum ValidationError {
         per_month: u32,
         max: u32,
     },
+    #[error("\"{0}\" is not an address to listen on; write an IP address and a port, like 127.0.0.1:8750 (or 0.0.0.0:8750 for every network interface)")]
+    BindAddress(String),
     #[error("cannot use {path} as a CA certificate: {reason}")]
     CaFile { path: String, reason: String },
     #[error("a password needs a user name: add --user NAME")]

@@ -291,6 +291,25 @@ Grace Hopper <grace@example.com>";
 }
 
 #[test]
+fn the_site_address_is_checked_before_it_is_kept() {
+    let f = Fixture::new();
+    let h = f.init();
+    assert_eq!(h.site().unwrap().bind, herald_core::DEFAULT_BIND);
+    let e = h.set_site_bind("port 80 please").unwrap_err();
+    assert!(e.to_string().contains("like 127.0.0.1:8750"), "{e}");
+    assert_eq!(
+        h.site().unwrap().bind,
+        herald_core::DEFAULT_BIND,
+        "nothing changed"
+    );
+    assert_eq!(
+        h.set_site_bind(" 0.0.0.0:9000 ").unwrap().bind,
+        "0.0.0.0:9000"
+    );
+    assert_eq!(f.reopen().site().unwrap().bind, "0.0.0.0:9000");
+}
+
+#[test]
 fn the_mail_preview_shows_the_mail_without_any_secret() {
     let f = Fixture::new();
     let h = f.init();

@@ -50,7 +50,7 @@ struct App {
 }
 
 /// Loopback by default: exposing the site is a decision the owner makes with `--bind`.
-pub const DEFAULT_BIND: &str = "127.0.0.1:8750";
+pub use herald_core::DEFAULT_BIND;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
