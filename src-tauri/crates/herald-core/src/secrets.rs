@@ -31,7 +31,7 @@ fn hint_unreachable() -> &'static str {
     } else if cfg!(windows) {
         "Herald keeps its keys in Windows Credential Manager: run it as a signed-in user with a profile."
     } else {
-        "Herald keeps its keys in the Secret Service: start your desktop's keyring (GNOME Keyring, or KeePassXC/KWallet with Secret Service enabled); on a server, run Herald inside a D-Bus session with an unlocked gnome-keyring-daemon (see the README)."
+        "Herald keeps its keys in the Secret Service: start your desktop's keyring (GNOME Keyring, or KeePassXC/KWallet with Secret Service enabled); on a server, run Herald inside a D-Bus session with an unlocked gnome-keyring-daemon (see docs/server.md)."
     }
 }
 

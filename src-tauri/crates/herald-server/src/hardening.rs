@@ -117,7 +117,8 @@ pub async fn guard(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         return r;
     }
-    if request.method() == Method::POST && !same_origin(request.headers()) {
+    let from_proxy = guard.config.trusted_proxies.contains(&peer.ip());
+    if request.method() == Method::POST && !same_origin(request.headers(), from_proxy) {
         return Page::refused_request(
             StatusCode::FORBIDDEN,
             "This form was sent from another site",
@@ -134,8 +135,9 @@ pub async fn guard(
 /// `Sec-Fetch-Site` (older browsers), a real Origin must be this site as the browser reached it
 /// (the Host it sent), and `null` is refused. With neither header the request is not from a
 /// browser page at all: mail providers' one-click unsubscribe (RFC 8058) posts from their
-/// servers, and every form still needs its own fields.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// servers, and every form still needs its own fields. `X-Forwarded-Host` counts only from a
+/// trusted proxy, as `X-Forwarded-For` does.
+fn same_origin(headers: &HeaderMap, from_proxy: bool) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes() == b"same-origin";
     }
@@ -150,6 +152,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
     };
     let forwarded_host = headers
         .get("x-forwarded-host")
+        .filter(|_| from_proxy)
         .and_then(|h| h.to_str().ok());
     let host_of = |o: &str| {
         o.strip_prefix("https://")
