@@ -72,14 +72,18 @@ impl Herald {
             }
             .into());
         }
-        let json = serde_json::to_string(&limits).map_err(|e| Error::DatabaseContent {
+        self.save_setting(SECTION_LIMITS, &limits)?;
+        Ok(limits)
+    }
+
+    /// Stores one section of settings as JSON.
+    fn save_setting(&self, section: &str, value: &impl serde::Serialize) -> Result<()> {
+        let json = serde_json::to_string(value).map_err(|e| Error::DatabaseContent {
             path: self.store.path().to_owned(),
             detail: e.to_string(),
         })?;
-        self.store.write(|tx| {
-            store::settings_set(tx, SECTION_LIMITS, &json).map_err(|e| self.store.err(e))
-        })?;
-        Ok(limits)
+        self.store
+            .write(|tx| store::settings_set(tx, section, &json).map_err(|e| self.store.err(e)))
     }
 
     /// The confirmation site's settings, or the defaults.
@@ -100,13 +104,7 @@ impl Herald {
         let site = Site {
             bind: addr.to_string(),
         };
-        let json = serde_json::to_string(&site).map_err(|e| Error::DatabaseContent {
-            path: self.store.path().to_owned(),
-            detail: e.to_string(),
-        })?;
-        self.store.write(|tx| {
-            store::settings_set(tx, SECTION_SITE, &json).map_err(|e| self.store.err(e))
-        })?;
+        self.save_setting(SECTION_SITE, &site)?;
         Ok(site)
     }
 
