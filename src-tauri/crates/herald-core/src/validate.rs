@@ -40,6 +40,8 @@ pub enum ValidationError {
     ControlCharacter { field: &'static str, found: String },
     #[error("the {field} contains an invisible text-direction character ({found}), which can disguise what a reader sees; remove it")]
     BidiControl { field: &'static str, found: String },
+    #[error("the {field} contains an invisible character ({found}), which can make two different names look the same; remove it")]
+    InvisibleCharacter { field: &'static str, found: String },
     #[error("{input:?} is not an expiry: write a number and a unit, like 12h, 7d or 2w")]
     ExpiryFormat { input: String },
     #[error("an expiry of {input} is out of range: choose from 1h to 30d")]
@@ -246,6 +248,78 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Characters that draw nothing (or only blank space) and have no job in a name, a role, a
+/// team name or a note: zero-width space, word joiner, byte-order mark, soft hyphen, Hangul
+/// fillers, invisible operators, tag characters and the like. They let "Ada" and "Ad\u{200B}a"
+/// be two different people who look the same in a mail or in the owner's list, so they are
+/// refused rather than stripped (the owner should see exactly what was stored).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180E}'
+            | '\u{200B}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'
+            | '\u{E0002}'..='\u{E001F}'
+    )
+}
+
+/// Tag characters (U+E0001, U+E0020 to U+E007F) are invisible too; their one use today is
+/// the flags of regions, a black flag followed by tags (🏴 + "gbsct" + cancel tag). Anywhere
+/// else they smuggle hidden text.
+fn stray_tag(value: &str) -> Option<char> {
+    let is_tag = |c: char| matches!(c, '\u{E0001}' | '\u{E0020}'..='\u{E007F}');
+    let mut after_flag = false;
+    for c in value.chars() {
+        if is_tag(c) {
+            if !after_flag {
+                return Some(c);
+            }
+        } else {
+            after_flag = c == '\u{1F3F4}';
+        }
+    }
+    None
+}
+
+/// The zero-width joiner and non-joiner do have a job: Persian and Kurdish names need the
+/// non-joiner between letters, Indic scripts both, and emoji sequences the joiner. That job is
+/// always between two non-ASCII characters; beside an ASCII character, a space or another
+/// joiner, at either end, they only disguise.
+fn misplaced_joiner(value: &str) -> Option<char> {
+    let chars: Vec<char> = value.chars().collect();
+    chars.iter().enumerate().find_map(|(i, &c)| {
+        if c != '\u{200C}' && c != '\u{200D}' {
+            return None;
+        }
+        let shapes = |n: Option<&char>| {
+            n.is_some_and(|&n| {
+                !n.is_ascii() && !n.is_whitespace() && n != '\u{200C}' && n != '\u{200D}'
+            })
+        };
+        let before = i.checked_sub(1).and_then(|j| chars.get(j));
+        (!(shapes(before) && shapes(chars.get(i + 1)))).then_some(c)
+    })
+}
+
+/// Line and paragraph separators: not control characters to Unicode, but line breaks to
+/// anything that renders them, and these values are one line each.
+fn is_line_separator(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}')
+}
+
 /// How an invisible character is named in a message.
 fn describe(c: char) -> String {
     match c {
@@ -253,6 +327,12 @@ fn describe(c: char) -> String {
         '\n' => "line feed, LF".to_owned(),
         '\0' => "NUL".to_owned(),
         '\t' => "tab".to_owned(),
+        '\u{200B}' => "U+200B, zero-width space".to_owned(),
+        '\u{200C}' => "U+200C, zero-width non-joiner".to_owned(),
+        '\u{200D}' => "U+200D, zero-width joiner".to_owned(),
+        '\u{FEFF}' => "U+FEFF, zero-width no-break space".to_owned(),
+        '\u{2028}' => "U+2028, line separator".to_owned(),
+        '\u{2029}' => "U+2029, paragraph separator".to_owned(),
         c => format!("U+{:04X}", c as u32),
     }
 }
@@ -262,7 +342,10 @@ fn describe(c: char) -> String {
 pub fn recipient(input: &str) -> Result<(Option<String>, Email), ValidationError> {
     let s = input.trim();
     if let (Some(open), true) = (s.rfind('<'), s.ends_with('>')) {
-        let name = s[..open].trim().trim_matches('"').trim();
+        // Quotes and blanks together, until neither is left at either end: trimming them in
+        // turn left `" "Ada` as `"Ada`, which read back as `Ada` once written out as
+        // `"Ada <ada@example.com>` (found by fuzz/ email).
+        let name = s[..open].trim_matches(|c: char| c == '"' || c.is_whitespace());
         let email = Email::parse(&s[open + 1..s.len() - 1])?;
         let name = optional_text("name", Some(name), MAX_NAME_LEN)?;
         return Ok((name, email));
@@ -270,14 +353,18 @@ pub fn recipient(input: &str) -> Result<(Option<String>, Email), ValidationError
     Ok((None, Email::parse(s)?))
 }
 
-/// One line of human text (name, role, team, note): trimmed; no control or direction-override
-/// characters, because these values reach mail headers and pages; bounded length.
+/// One line of human text (name, role, team, note): trimmed; no control, line-separator,
+/// direction-override or invisible characters, because these values reach mail headers and
+/// pages, where such characters break lines or disguise what a reader sees; bounded length.
 pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, ValidationError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
     }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c.is_control() || is_line_separator(c))
+    {
         return Err(ValidationError::ControlCharacter {
             field,
             found: describe(c),
@@ -285,6 +372,17 @@ pub fn text(field: &'static str, value: &str, max: usize) -> Result<String, Vali
     }
     if let Some(c) = value.chars().find(|c| is_bidi_control(*c)) {
         return Err(ValidationError::BidiControl {
+            field,
+            found: describe(c),
+        });
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|&c| is_invisible(c))
+        .or_else(|| misplaced_joiner(value))
+        .or_else(|| stray_tag(value))
+    {
+        return Err(ValidationError::InvisibleCharacter {
             field,
             found: describe(c),
         });
@@ -467,6 +565,26 @@ mod tests {
     }
 
     #[test]
+    fn display_names_read_back_the_same() {
+        // Each name, written out as `Name <address>` the way the window shows it, must read
+        // back as itself (fuzz/ email found the first two).
+        for input in [
+            "\" \"Ada <ada@example.com>",
+            "cre\"\"}\"\"\n\"\" <ada@example.com>",
+            "  \"\"Hopper, Grace\"\"  <grace@example.com>",
+        ] {
+            let (name, email) = recipient(input).unwrap();
+            let name = name.expect("a name");
+            assert!(
+                !name.starts_with(['"', ' ']) && !name.ends_with(['"', ' ']),
+                "{name:?}"
+            );
+            let again = recipient(&format!("{name} <{email}>")).unwrap();
+            assert_eq!(again, (Some(name), email), "{input:?}");
+        }
+    }
+
+    #[test]
     fn text_refuses_control_and_direction_characters() {
         assert_eq!(text("name", "  Ada  ", 10).unwrap(), "Ada");
         let e = text("name", "Ada\r\nBcc: x", 100).unwrap_err();
@@ -492,6 +610,61 @@ mod tests {
             })
         ));
         assert_eq!(optional_text("note", Some("   "), 10), Ok(None));
+    }
+
+    #[test]
+    fn text_refuses_invisible_characters_and_line_separators() {
+        for (input, found) in [
+            ("Ad\u{200B}a", "U+200B, zero-width space"),
+            ("\u{FEFF}Ada", "U+FEFF"),
+            ("Ada\u{2060}", "U+2060"),
+            ("ad\u{00AD}min", "U+00AD"),
+            ("\u{3164}", "U+3164"),
+            ("\u{115F}Ada", "U+115F"),
+            ("Ada\u{E0041}\u{E007F}", "U+E0041"),
+            ("Ada\u{180E}", "U+180E"),
+            // Joiners beside ASCII, beside a space, at an end, or doubled.
+            ("Ad\u{200D}a", "U+200D, zero-width joiner"),
+            ("Ada\u{200C}", "U+200C"),
+            ("\u{200C}مهر", "U+200C"),
+            ("مهر \u{200C}آیین", "U+200C"),
+            ("مهر\u{200C}\u{200C}آیین", "U+200C"),
+        ] {
+            let e = text("name", input, 100).unwrap_err();
+            assert!(
+                matches!(&e, ValidationError::InvisibleCharacter { field: "name", found: f } if f == found || f.starts_with(found)),
+                "{input:?}: {e}"
+            );
+            assert!(e.to_string().contains("invisible character"), "{e}");
+        }
+        for input in ["Ada\u{2028}Bcc: x", "a\u{2029}b"] {
+            assert!(
+                matches!(
+                    text("name", input, 100),
+                    Err(ValidationError::ControlCharacter { .. })
+                ),
+                "{input:?}"
+            );
+        }
+        // Joiners doing their job stay: Persian with a ZWNJ, Devanagari, an emoji sequence.
+        let scotland = "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F} Ada";
+        // A kanji with an ideographic variation selector, as Japanese names may need.
+        let kanji = "\u{845B}\u{E0100}城";
+        for ok in [
+            "مهر\u{200C}آیین",
+            "क्\u{200D}ष",
+            "👩\u{200D}💻 Ada",
+            "Zoë Ångström",
+            scotland,
+            kanji,
+        ] {
+            assert_eq!(text("name", ok, 100).as_deref(), Ok(ok));
+        }
+        // In a display name too.
+        assert!(matches!(
+            recipient("Ad\u{200B}a <ada@example.com>"),
+            Err(ValidationError::InvisibleCharacter { .. })
+        ));
     }
 
     #[test]
