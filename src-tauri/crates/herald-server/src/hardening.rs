@@ -115,18 +115,31 @@ pub async fn guard(
         .into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return r;
+        return closing(r);
     }
     let from_proxy = guard.config.trusted_proxies.contains(&peer.ip());
     if request.method() == Method::POST && !same_origin(request.headers(), from_proxy) {
-        return Page::refused_request(
-            StatusCode::FORBIDDEN,
-            "This form was sent from another site",
-            "Please open the link from your invitation mail and use the buttons on its page.",
-        )
-        .into_response();
+        return closing(
+            Page::refused_request(
+                StatusCode::FORBIDDEN,
+                "This form was sent from another site",
+                "Please open the link from your invitation mail and use the buttons on its page.",
+            )
+            .into_response(),
+        );
     }
     next.run(request).await
+}
+
+/// A refusal sent before the request's body was read ends its connection, and says so. Hyper
+/// cannot reuse a connection with an unread body on it and closes it after the answer; without
+/// `Connection: close` the client would not know, and would send its next request into a
+/// connection that is already gone. A flooding client also pays for a new connection each time.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Whether a POST comes from this site's own page. Browsers say so in `Sec-Fetch-Site`, which

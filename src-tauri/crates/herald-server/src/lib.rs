@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Form, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,8 +26,10 @@ use axum::{middleware, Json, Router};
 use herald_core::{
     Answer, Answered, Asked, CodeCheck, General, Herald, LinkCheck, SiteEvent, Visit,
 };
+use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutLayer;
 
 pub use hardening::{client_ip, SiteConfig};
@@ -39,6 +42,14 @@ const MAX_BODY: usize = 4 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Tokens are 71 characters; anything much longer is not one and is not looked at.
 const MAX_TOKEN: usize = 128;
+/// A client must have sent its whole request head this long after connecting, or after its
+/// previous request on a kept-alive connection; otherwise the connection is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request head (request line and headers) read: real browsers send 1–2 KiB,
+/// and every link is a short path. Larger heads get 431 instead of up to 400 KiB of buffer.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// How long a stopping site waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Where the site's events go: the window's live status, or a terminal line.
 pub type Events = Arc<dyn Fn(SiteEvent) + Send + Sync>;
@@ -124,7 +135,17 @@ fn forget_quiet_clients(limits: &Arc<Limits>) {
     });
 }
 
-/// Serves until `shutdown` completes, then lets requests in flight finish.
+/// Serves until `shutdown` completes, then lets requests in flight finish (for at most
+/// [`SHUTDOWN_GRACE`]).
+///
+/// The connection loop is Herald's own rather than `axum::serve`, because that one gives hyper
+/// no timer: without it hyper enforces no header-read timeout, so a client that sends one header
+/// byte a second (or nothing at all after connecting) holds its connection, a task and a socket
+/// forever, and enough of them exhaust the process's file descriptors. Here every connection must
+/// send a complete request head within [`HEADER_READ_TIMEOUT`] (idle keep-alive connections
+/// included), and a head larger than [`MAX_HEADER_BYTES`] is refused with 431 instead of being
+/// buffered further; the request itself is then bounded by the router's [`REQUEST_TIMEOUT`] and
+/// [`MAX_BODY`].
 pub async fn run(
     listener: TcpListener,
     herald: Arc<Herald>,
@@ -133,13 +154,58 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let app = router(herald, config, events);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(&e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        // The handlers learn the client's address as axum's own `serve` would tell them.
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_header_size(MAX_HEADER_BYTES)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that breaks off or sends garbage ends only its own connection; hyper
+            // has already answered what could be answered (400, 431), and there is nobody
+            // to tell the rest to.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     Ok(())
+}
+
+/// What to do when `accept` fails. A client that gave up between connecting and being
+/// accepted is no problem of ours; anything else (usually "too many open files" under a
+/// flood) goes to the owner's terminal and is waited out for a second, instead of spinning
+/// or stopping the site.
+async fn accept_failed(e: &io::Error) {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+    ) {
+        return;
+    }
+    eprintln!("confirmation site: cannot accept a connection ({e}); trying again in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Runs a core call on the blocking pool. `None` when Herald itself failed (the store or
@@ -172,6 +238,23 @@ fn unavailable() -> Response {
 fn emit(app: &App, event: Option<SiteEvent>) {
     if let Some(e) = event {
         (app.events)(e);
+    }
+}
+
+/// The token in a link's path. A path whose percent-encoding does not decode, or decodes to
+/// something that is not UTF-8, holds no token either: it reads as the empty token, so it gets
+/// the same "not valid" page as every other bad link rather than the framework's own error
+/// text (which would differ from that page, and echo the path back).
+struct LinkToken(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for LinkToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_or_else(|_| String::new(), |Path(token)| token);
+        Ok(LinkToken(token))
     }
 }
 
@@ -215,7 +298,7 @@ async fn not_found(State(app): State<App>) -> Response {
 
 async fn link_page(
     State(app): State<App>,
-    Path(token): Path<String>,
+    LinkToken(token): LinkToken,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
@@ -304,7 +387,7 @@ fn bad_form() -> Response {
 
 async fn link_answer(
     State(app): State<App>,
-    Path(token): Path<String>,
+    LinkToken(token): LinkToken,
     form: Result<Form<AnswerFields>, FormRejection>,
 ) -> Response {
     let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
@@ -338,7 +421,7 @@ struct AskFields {
 
 async fn link_ask(
     State(app): State<App>,
-    Path(token): Path<String>,
+    LinkToken(token): LinkToken,
     form: Result<Form<AskFields>, FormRejection>,
 ) -> Response {
     if form.as_ref().ok().and_then(|f| f.0.form.as_deref()) != Some("ask") {
@@ -420,7 +503,7 @@ async fn code_answer(
     }
 }
 
-async fn unsubscribe_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+async fn unsubscribe_page(State(app): State<App>, LinkToken(token): LinkToken) -> Response {
     let g = match for_token(&app, &token, |_, _| Ok(())).await {
         Ok((g, ())) => g,
         Err(page) => return page,
@@ -438,7 +521,7 @@ struct UnsubscribeFields {
 
 async fn unsubscribe(
     State(app): State<App>,
-    Path(token): Path<String>,
+    LinkToken(token): LinkToken,
     form: Result<Form<UnsubscribeFields>, FormRejection>,
 ) -> Response {
     let ok = form.is_ok_and(|Form(f)| {
