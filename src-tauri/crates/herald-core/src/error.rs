@@ -1,7 +1,7 @@
 //! Herald's errors. Every variant reads as a sentence that tells the user what went wrong and
 //! what to do about it; the faces print them as they are.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::model::Status;
 use crate::secrets::KeyringError;
@@ -91,6 +91,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("the disk holding {} is full: free some space and try again", path.display())]
+    DiskFull { path: PathBuf },
+
+    #[error("Herald cannot write to {}: the folder or its disk is read-only (or belongs to another user); make it writable, or run Herald as its owner, and try again", path.display())]
+    ReadOnly { path: PathBuf },
+
     #[error("no data folder could be found for this user (no home directory); give one with --data-dir DIR or HERALD_DATA_DIR")]
     NoDefaultDataFolder,
 
@@ -162,6 +168,8 @@ impl Error {
             | Error::KeyMissing { .. }
             | Error::KeyMismatch { .. }
             | Error::DataFolder { .. }
+            | Error::DiskFull { .. }
+            | Error::ReadOnly { .. }
             | Error::NoDefaultDataFolder
             | Error::DatabaseBusy { .. }
             | Error::DatabaseTooNew { .. }
@@ -172,22 +180,51 @@ impl Error {
         }
     }
 
-    /// Wraps a SQLite error with the file it concerns, and singles out "busy" so the user
-    /// learns that waiting helps.
-    pub(crate) fn db(path: &std::path::Path, source: rusqlite::Error) -> Error {
+    /// Wraps a SQLite error with the file it concerns, and singles out what the user can fix
+    /// without knowing SQLite: "busy" (waiting helps), a full disk and a read-only folder.
+    pub(crate) fn db(path: &Path, source: rusqlite::Error) -> Error {
         if let rusqlite::Error::SqliteFailure(e, _) = &source {
-            if matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) {
-                return Error::DatabaseBusy {
-                    path: path.to_owned(),
-                };
+            // The folder, not the file: that is what the owner frees space on or makes writable.
+            let folder = || path.parent().unwrap_or(path).to_owned();
+            match e.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    return Error::DatabaseBusy {
+                        path: path.to_owned(),
+                    }
+                }
+                rusqlite::ErrorCode::DiskFull => return Error::DiskFull { path: folder() },
+                // Growing the -shm file (a write of one byte per page) fails this way when the
+                // disk is full: SQLite reports it as an I/O error, not as SQLITE_FULL.
+                rusqlite::ErrorCode::SystemIoFailure
+                    if e.extended_code == rusqlite::ffi::SQLITE_IOERR_SHMSIZE =>
+                {
+                    return Error::DiskFull { path: folder() }
+                }
+                rusqlite::ErrorCode::ReadOnly => return Error::ReadOnly { path: folder() },
+                _ => {}
             }
         }
         Error::Database {
             path: path.to_owned(),
             source,
+        }
+    }
+
+    /// A failed write of a file in the data folder `dir`: a full disk and a read-only folder
+    /// get their own messages, anything else names the file and the system's words.
+    pub(crate) fn folder_io(dir: &Path, file: &Path, source: std::io::Error) -> Error {
+        use std::io::ErrorKind as K;
+        match source.kind() {
+            K::StorageFull | K::QuotaExceeded => Error::DiskFull {
+                path: dir.to_owned(),
+            },
+            K::ReadOnlyFilesystem | K::PermissionDenied => Error::ReadOnly {
+                path: dir.to_owned(),
+            },
+            _ => Error::DataFolder {
+                path: file.to_owned(),
+                source,
+            },
         }
     }
 }

@@ -240,6 +240,11 @@ impl Herald {
     /// Marks every pending invitation whose time is up as expired. Returns how many.
     pub fn sweep_expired(&self) -> Result<usize> {
         let now = self.clock.now();
+        // A read-only folder cannot record expiry; listing it must still work, so it shows
+        // the statuses as they were last written.
+        if self.store.is_read_only() {
+            return Ok(0);
+        }
         // Most calls find nothing: look with a read first, so listing rarely takes the write lock.
         let due = self
             .store

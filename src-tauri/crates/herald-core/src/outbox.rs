@@ -59,10 +59,7 @@ impl Herald {
     /// `Herald` on the same folder) holds it.
     pub fn try_outbox_lease(&self) -> Result<Option<OutboxLease>> {
         let path = self.data_dir().join("outbox.lock");
-        let folder_err = |source| Error::DataFolder {
-            path: path.clone(),
-            source,
-        };
+        let folder_err = |source| Error::folder_io(self.data_dir(), &path, source);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

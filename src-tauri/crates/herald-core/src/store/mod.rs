@@ -26,6 +26,9 @@ const READERS: usize = 2;
 
 pub struct Store {
     path: PathBuf,
+    /// The folder (or its disk) cannot be written: reads work, and every write says so before
+    /// it reaches SQLite.
+    read_only: bool,
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
@@ -39,7 +42,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens the database in `dir`, creating folder and file when `create` is set. Without it a
-    /// missing database is "not set up yet", and nothing is written to disk.
+    /// missing database is "not set up yet", and nothing is written to disk. A folder that
+    /// cannot be written (a read-only disk or mount) opens read-only: reads work and every
+    /// write fails with [`Error::ReadOnly`].
     pub fn open(dir: &Path, create: bool) -> Result<Store> {
         let path = dir.join(DB_FILE);
         if !create && !path.is_file() {
@@ -49,16 +54,17 @@ impl Store {
         }
         if create {
             create_private_dir(dir)?;
+            create_db_file(dir, &path)?;
         }
-        let flags = if create {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        if !file_is_writable(dir, &path)? {
+            return Store::open_read_only(dir, &path);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let mut conn =
             Connection::open_with_flags(&path, flags).map_err(|e| Error::db(&path, e))?;
-        restrict_file(&path)?;
+        restrict_file(dir, &path)?;
         configure(&conn).map_err(|e| Error::db(&path, e))?;
         migrate(&mut conn, &path)?;
         let readers = (0..READERS)
@@ -71,10 +77,90 @@ impl Store {
             .map_err(|e| Error::db(&path, e))?;
         Ok(Store {
             path,
+            read_only: false,
             conn: Mutex::new(conn),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    /// Opens a database whose folder cannot be written. A WAL database normally needs to create
+    /// its `-shm` and `-wal` files even to read, which a read-only folder refuses ("unable to
+    /// open database file"). When a `-wal` file is there (Herald did not close cleanly before
+    /// the folder became read-only), SQLite reads it read-only and so sees every commit. When
+    /// there is none, every commit is in the main file, and `immutable=1` tells SQLite it need
+    /// not coordinate with writers: nobody can write to a read-only folder.
+    fn open_read_only(dir: &Path, path: &Path) -> Result<Store> {
+        let read_only = || Error::ReadOnly {
+            path: dir.to_owned(),
+        };
+        let wal = dir.join(format!("{DB_FILE}-wal"));
+        let has_wal = std::fs::metadata(&wal)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let target = if has_wal {
+            path.to_string_lossy().into_owned()
+        } else {
+            let mut url = url::Url::from_file_path(path).map_err(|()| read_only())?;
+            url.set_query(Some("immutable=1"));
+            url.to_string()
+        };
+        let connect = || -> rusqlite::Result<Connection> {
+            let conn = Connection::open_with_flags(&target, flags)?;
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Reads the schema: a file SQLite cannot read fails here, not at the first query.
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?;
+            Ok(conn)
+        };
+        let conn = connect().map_err(|e| match &e {
+            // The -shm file is missing and cannot be created: SQLite cannot read the WAL.
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly
+                ) =>
+            {
+                read_only()
+            }
+            _ => Error::db(path, e),
+        })?;
+        let found: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .map_err(|e| Error::db(path, e))?
+            .try_into()
+            .unwrap_or(usize::MAX);
+        let known = schema::MIGRATIONS.len();
+        if found > known {
+            return Err(Error::DatabaseTooNew {
+                path: path.to_owned(),
+                found,
+                known,
+            });
+        }
+        if found < known {
+            // An older schema must be brought up to date before this Herald can read it.
+            return Err(read_only());
+        }
+        let readers = (0..READERS)
+            .map(|_| connect().map(Mutex::new))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| Error::db(path, e))?;
+        Ok(Store {
+            path: path.to_owned(),
+            read_only: true,
+            conn: Mutex::new(conn),
+            readers,
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
+
+    /// Whether the store was opened read-only because its folder cannot be written.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn path(&self) -> &Path {
@@ -90,6 +176,11 @@ impl Store {
     /// Runs `f` in one IMMEDIATE transaction: the write lock is taken up front, so two
     /// processes never both read, then both try to write. Commits only if `f` succeeds.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                path: self.path.parent().unwrap_or(&self.path).to_owned(),
+            });
+        }
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -167,10 +258,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
-    let io = |source| Error::DataFolder {
-        path: dir.to_owned(),
-        source,
-    };
+    let io = |source| Error::folder_io(dir, dir, source);
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
@@ -185,34 +273,65 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     #[cfg(not(unix))]
     std::fs::create_dir_all(dir).map_err(io)?;
     if !dir.is_dir() {
-        return Err(io(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            "it exists but is not a folder",
-        )));
+        return Err(Error::DataFolder {
+            path: dir.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "it exists but is not a folder",
+            ),
+        });
     }
     Ok(())
 }
 
+/// Creates the empty database file, readable by the owner only from its first byte, so that
+/// a read-only folder or a full disk is reported as such rather than as SQLite's "unable to
+/// open database file". SQLite takes an empty file as an empty database.
+fn create_db_file(dir: &Path, path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::folder_io(dir, path, e)),
+    }
+}
+
+/// Whether the database file can be opened for writing. Opening for writing changes nothing
+/// (no truncation, no timestamp); a read-only mount or another user's file refuses it.
+fn file_is_writable(dir: &Path, path: &Path) -> Result<bool> {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::folder_io(dir, path, e)),
+    }
+}
+
 /// The database holds names and addresses: readable by the owner only.
-fn restrict_file(path: &Path) -> Result<()> {
+fn restrict_file(dir: &Path, path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let meta = std::fs::metadata(path).map_err(|source| Error::DataFolder {
-            path: path.to_owned(),
-            source,
-        })?;
+        let meta = std::fs::metadata(path).map_err(|e| Error::folder_io(dir, path, e))?;
         if meta.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
-                |source| Error::DataFolder {
-                    path: path.to_owned(),
-                    source,
-                },
-            )?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::folder_io(dir, path, e))?;
         }
     }
     #[cfg(not(unix))]
-    let _ = path;
+    let _ = (dir, path);
     Ok(())
 }
 
