@@ -13,6 +13,7 @@ use super::{compose, new_message_id, MailError, Mailer};
 use crate::herald::Herald;
 use crate::outbox::{Claim, Delivery, OutboxLease};
 use crate::settings::{General, Smtp};
+use crate::state::Status;
 
 /// The longest nap: settings or the keyring may change behind the worker's back.
 const MAX_IDLE: Duration = Duration::from_secs(60);
@@ -218,29 +219,38 @@ async fn drain(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("internal error in the outbox: {e}"))?;
         let h = herald.clone();
-        let (done, recorded) = match blocking(move || {
+        let (done, statuses) = match blocking(move || {
             let r = h.record_deliveries(&done);
             Ok((done, r))
         })
         .await?
         {
-            (done, Ok(_)) => (done, true),
-            (done, Err(e)) => {
+            (done, Ok(statuses)) => (done, statuses),
+            (_, Err(e)) => {
                 // They stay in `sending` and are mailed again after a restart.
                 problem.get_or_insert(e.to_string());
-                (done, false)
+                continue;
             }
         };
-        if !recorded {
-            continue;
-        }
-        for (claim, outcome) in done {
+        for ((claim, outcome), status) in done.into_iter().zip(statuses) {
             progress.done += 1;
             let (id, email) = (claim.invitation.id, claim.invitation.email);
             events(match outcome {
                 Delivery::Sent { .. } => OutboxEvent::Sent {
                     id,
                     email,
+                    progress,
+                },
+                // The last transient failure the backoff allows: the store has just marked it
+                // failed, so say so (reporting "will be retried" here left the owner waiting
+                // for a retry that never comes).
+                Delivery::Retry { reason } if status == Status::Failed => OutboxEvent::Failed {
+                    id,
+                    email,
+                    reason: format!(
+                        "gave up after {} attempts: {reason}",
+                        claim.invitation.attempts
+                    ),
                     progress,
                 },
                 Delivery::Retry { reason } => OutboxEvent::Retrying {
