@@ -84,12 +84,15 @@ pub fn readable_time(t: i64) -> String {
         .unwrap_or_else(|| crate::clock::rfc3339(t))
 }
 
-pub fn compose(
+/// The invitation's plain-text and HTML parts, exactly as [`compose`] puts them in the message.
+/// Public (but hidden) for the fuzz targets in fuzz/, which check the HTML escaping on the
+/// rendered HTML itself instead of taking a MIME message apart; the app calls `compose`.
+#[doc(hidden)]
+pub fn render_parts(
     general: &General,
     invitation: &Invitation,
     link: &MintedLink,
-    message_id: &str,
-) -> Result<Message, MailError> {
+) -> Result<(String, String), MailError> {
     let links = links(general, link);
     let code = link.code.expose_grouped();
     let expires = readable_time(invitation.expires_at);
@@ -108,7 +111,17 @@ pub fn compose(
     let template_err = |e: askama::Error| MailError::Template(e.to_string());
     let text = Text { m: &fields }.render().map_err(template_err)?;
     let html = Html { m: &fields }.render().map_err(template_err)?;
+    Ok((text, html))
+}
 
+pub fn compose(
+    general: &General,
+    invitation: &Invitation,
+    link: &MintedLink,
+    message_id: &str,
+) -> Result<Message, MailError> {
+    let (text, html) = render_parts(general, invitation, link)?;
+    let links = links(general, link);
     let address = |a: &str| a.parse().map_err(|_| MailError::Address(a.to_owned()));
     let from = Mailbox::new(Some(general.owner_name.clone()), address(&general.from)?);
     let to = Mailbox::new(invitation.name.clone(), address(&invitation.email)?);

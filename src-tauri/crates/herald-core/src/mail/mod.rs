@@ -8,8 +8,8 @@ mod transport;
 mod worker;
 
 pub use compose::{
-    compose, links, new_message_id, preview, readable_time, test_message, Links, Rendered,
-    PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
+    compose, links, new_message_id, preview, readable_time, render_parts, test_message, Links,
+    Rendered, PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
 };
 pub use probe::{TestMail, TestMailError};
 pub use transport::{check_ca_file, MailError, Mailer};
