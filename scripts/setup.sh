@@ -162,6 +162,15 @@ install_test_tools() {
         say "$P" "installing tauri-driver 2.x (cargo install, about 2 minutes)"
         cargo install tauri-driver --version '^2' --locked
     fi
+    # cargo-fuzz builds and runs the fuzz targets in fuzz/ (scripts/fuzz.sh); on the stable
+    # toolchain, with RUSTC_BOOTSTRAP set by that script. Pinned: a new version may need a
+    # newer libfuzzer-sys.
+    if cargo fuzz --version 2>/dev/null | grep -q '^cargo-fuzz 0\.13\.'; then
+        say "$P" "cargo-fuzz present"
+    else
+        say "$P" "installing cargo-fuzz 0.13 (cargo install, about 2 minutes)"
+        cargo install cargo-fuzz --version '~0.13' --locked
+    fi
     # playwright-core drives Debian's chromium for the invitee's pages (tests/site, and the
     # window test's invitee); it never downloads a browser of its own.
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm_ci tests/window

@@ -84,6 +84,13 @@ stage_site_browser() {
     bash scripts/site-browser-test.sh
 }
 
+# The fuzz targets (fuzz/: token decode and verify, address parsing, list and CSV import, mail
+# rendering), a short run each from their seeds and what earlier CI runs found; the long run is
+# in fuzz/README.md.
+stage_fuzz() {
+    bash scripts/fuzz.sh 20
+}
+
 # The installers: the release workflow passes actionlint; the .deb and .rpm are built (release,
 # reusing CARGO_TARGET_DIR), checked, the .deb installed, run as a server (keyring, serve,
 # health check, SIGTERM) and purged without leftovers; the example units and proxy configs
@@ -93,7 +100,7 @@ stage_package() {
     bash scripts/package-test.sh
 }
 
-STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test window site-browser package)
+STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test fuzz window site-browser package)
 
 # ------------------------------------------------------------------------------------------
 # Runner
