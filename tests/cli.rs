@@ -380,6 +380,63 @@ fn invitations_round_trip_as_text_and_json() {
 }
 
 #[test]
+fn look_alike_domains_show_as_punycode_and_invisible_names_are_refused() {
+    let env = Env::new();
+    env.init();
+    // "аpple.com" with a Cyrillic "а" (U+0430) looks like apple.com; the owner sees what it is.
+    let created = json_lines(&env.ok(&[
+        "invite",
+        "create",
+        "Tim <ceo@\u{0430}pple.com>",
+        "billing@p\u{0430}ypal.com",
+        "--json",
+    ]));
+    assert_eq!(created[0]["email"], "ceo@xn--pple-43d.com");
+    assert_eq!(created[1]["email"], "billing@xn--pypal-4ve.com");
+    let table = env.ok(&["invite", "list"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("ceo@xn--pple-43d.com ") && l.contains(" Tim ")),
+        "{table}"
+    );
+    assert!(table.contains("billing@xn--pypal-4ve.com"), "{table}");
+    assert!(!table.contains('\u{0430}'), "{table}");
+    let detail = env.ok(&["invite", "show", "1"]);
+    assert!(detail.contains("ceo@xn--pple-43d.com"), "{detail}");
+
+    let before = env.snapshot();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["invite", "create", "Ad\u{200B}a <ada@example.com>"],
+            "the name contains an invisible character (U+200B, zero-width space)",
+        ),
+        (
+            &[
+                "invite",
+                "create",
+                "ada@example.com",
+                "--name",
+                "\u{FEFF}Ada",
+            ],
+            "invisible character",
+        ),
+        (
+            &["invite", "create", "Eve\u{202E}exe.gnp <eve@example.com>"],
+            "invisible text-direction character (U+202E)",
+        ),
+        (
+            &["invite", "create", "\u{0430}dmin@example.com"],
+            "must be plain ASCII",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_refused(&env.run(args), needle, args);
+        assert_eq!(env.snapshot(), before, "{args:?} changed the database");
+    }
+}
+
+#[test]
 fn bad_input_is_one_line_exit_2_and_changes_nothing() {
     let env = Env::new();
     env.init();
