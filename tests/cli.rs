@@ -4,135 +4,21 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use herald_core::secrets::Keyring;
 use herald_core::token::{self, Claims, Purpose, NONCE_LEN};
 use serde_json::Value;
-use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_herald");
+mod common;
 
-struct Env {
-    tmp: TempDir,
-    service: String,
-    /// Everything any command printed, to search for secrets at the end.
-    seen: std::cell::RefCell<Vec<u8>>,
-}
+use common::sink::Sink;
+use common::Env;
 
+/// What only these tests need of an `Env`.
 impl Env {
-    fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        Env {
-            tmp: tempfile::tempdir().unwrap(),
-            service: format!(
-                "herald-cli-test-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ),
-            seen: Default::default(),
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.tmp.path().join("data")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("HERALD_DATA_DIR", self.data())
-            .env("HERALD_KEYRING_SERVICE", &self.service)
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY");
-        c
-    }
-
-    fn run_with(&self, mut c: Command, stdin: &str) -> Output {
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        self.seen.borrow_mut().extend(&out.stdout);
-        self.seen.borrow_mut().extend(&out.stderr);
-        out
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with(self.cmd(args), "")
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed with {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn init(&self) {
-        self.ok(&[
-            "init",
-            "--team",
-            "Analytical Engines",
-            "--owner-name",
-            "Charles Babbage",
-            "--from",
-            "invites@example.com",
-            "--public-url",
-            "https://invite.example.com",
-        ]);
-    }
-
-    fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.data().join("herald.db")).unwrap()
-    }
-
-    /// Every row of every table, as text: equal snapshots mean nothing was written.
-    fn snapshot(&self) -> String {
-        if !self.data().join("herald.db").exists() {
-            return "no database".to_owned();
-        }
-        let db = self.db();
-        let mut s = String::new();
-        for table in [
-            "meta",
-            "settings",
-            "key_versions",
-            "invitations",
-            "links",
-            "audit",
-        ] {
-            let mut stmt = db
-                .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
-                .unwrap();
-            let n = stmt.column_count();
-            let mut rows = stmt.query([]).unwrap();
-            while let Some(r) = rows.next().unwrap() {
-                for i in 0..n {
-                    let v: rusqlite::types::Value = r.get(i).unwrap();
-                    s.push_str(&format!("{v:?}|"));
-                }
-                s.push('\n');
-            }
-        }
-        s
-    }
-
     /// The token and code of every link ever minted, recomputed from the keyring and the store.
     fn all_secrets(&self) -> Vec<String> {
         let db = self.db();
@@ -176,21 +62,6 @@ impl Env {
         }
         assert!(!secrets.is_empty());
         secrets
-    }
-
-    /// Points Herald at an SMTP server on this machine, in plaintext (allowed on loopback).
-    fn smtp_to_loopback(&self, port: u16) {
-        let port = port.to_string();
-        self.ok(&[
-            "smtp",
-            "set",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-        ]);
     }
 
     /// What the outbox records after a delivery.
@@ -251,7 +122,7 @@ fn assert_refused(out: &Output, needle: &str, args: &[&str]) {
 
 #[test]
 fn help_on_every_command() {
-    let env = Env::new();
+    let env = Env::new("cli");
     for path in [
         &[][..],
         &["init"],
@@ -284,7 +155,7 @@ fn help_on_every_command() {
 
 #[test]
 fn commands_before_init_say_how_to_start_and_write_nothing() {
-    let env = Env::new();
+    let env = Env::new("cli");
     for args in [
         &["invite", "list"][..],
         &["invite", "create", "ada@example.com"],
@@ -299,7 +170,7 @@ fn commands_before_init_say_how_to_start_and_write_nothing() {
 
 #[test]
 fn invitations_round_trip_as_text_and_json() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let created = json_lines(&env.ok(&[
         "invite",
@@ -381,7 +252,7 @@ fn invitations_round_trip_as_text_and_json() {
 
 #[test]
 fn look_alike_domains_show_as_punycode_and_invisible_names_are_refused() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     // "аpple.com" with a Cyrillic "а" (U+0430) looks like apple.com; the owner sees what it is.
     let created = json_lines(&env.ok(&[
@@ -438,7 +309,7 @@ fn look_alike_domains_show_as_punycode_and_invisible_names_are_refused() {
 
 #[test]
 fn bad_input_is_one_line_exit_2_and_changes_nothing() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     env.ok(&["invite", "create", "ada@example.com"]);
     let before = env.snapshot();
@@ -611,7 +482,7 @@ fn bad_input_is_one_line_exit_2_and_changes_nothing() {
 
 #[test]
 fn the_lifecycle_never_shows_a_token_or_code() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     env.ok(&[
         "invite",
@@ -677,7 +548,7 @@ fn the_lifecycle_never_shows_a_token_or_code() {
 
 #[test]
 fn limits_are_shown_set_and_enforced() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     assert_eq!(
         env.ok(&["limits"]).trim(),
@@ -721,7 +592,7 @@ fn limits_are_shown_set_and_enforced() {
 
 #[test]
 fn lists_from_files_are_checked_line_by_line() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let list = env.tmp.path().join("team.txt");
     std::fs::write(
@@ -781,7 +652,7 @@ Grace <grace@exa mple.com>
 
 #[test]
 fn smtp_settings_keep_the_password_in_the_keyring() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let password = "s3cret-Passw0rd";
     let out = env.run_with(
@@ -838,7 +709,7 @@ fn smtp_settings_keep_the_password_in_the_keyring() {
 
 #[test]
 fn smtp_test_reports_the_servers_answer() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let args = ["smtp", "test", "--to", "grace@example.com"];
     assert_refused(&env.run(&args), "SMTP is not set up yet", &args);
@@ -849,11 +720,7 @@ fn smtp_test_reports_the_servers_answer() {
     );
 
     // Nothing listens on this port: the error says what the connection did.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = herald_testkit::free_port();
     env.smtp_to_loopback(closed);
     let out = env.run(&args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -866,11 +733,10 @@ fn smtp_test_reports_the_servers_answer() {
 
     // A real server: smtp-sink on a free port, dumping what it receives.
     let dump = env.tmp.path().join("mail");
-    let (mut sink, port) = start_sink(&dump);
-    env.smtp_to_loopback(port);
+    let sink = Sink::start(&dump, &[]);
+    env.smtp_to_loopback(sink.port);
     let out = env.ok(&args);
-    sink.kill().unwrap();
-    sink.wait().unwrap();
+    drop(sink);
     assert!(
         out.contains("accepted the test message for grace@example.com"),
         "{out}"
@@ -879,56 +745,13 @@ fn smtp_test_reports_the_servers_answer() {
     assert_eq!(mail.len(), 1);
 }
 
-/// Postfix's smtp-sink on a free loopback port, writing each message to a file in `dump`.
-fn start_sink(dump: &Path) -> (std::process::Child, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    std::fs::create_dir_all(dump).unwrap();
-    let mut sink = Command::new("/usr/sbin/smtp-sink");
-    if running_as_root() {
-        // It will not run as root; the user it drops to must write the folder.
-        Command::new("chown")
-            .arg("nobody")
-            .arg(dump)
-            .status()
-            .unwrap();
-        sink.args(["-u", "nobody"]);
-    }
-    let child = sink
-        .arg("-d")
-        .arg(format!("{}/%H%M%S.", dump.display()))
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("64")
-        .spawn()
-        .unwrap();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, port)
-}
-
-/// The envelope recipient of every message smtp-sink wrote.
-fn recipients(dump: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dump).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        if let Some(r) = text.lines().find_map(|l| l.strip_prefix("X-Rcpt-Args: <")) {
-            out.push(r.trim_end_matches('>').to_owned());
-        }
-    }
-    out
-}
-
 #[test]
 fn a_kill_mid_batch_loses_nothing() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let dump = env.tmp.path().join("mail");
-    let (mut sink, port) = start_sink(&dump);
-    env.smtp_to_loopback(port);
+    let sink = Sink::start(&dump, &[]);
+    env.smtp_to_loopback(sink.port);
     env.ok(&["limits", "--per-day", "3"]);
     const N: usize = 300;
     let addresses: Vec<String> = (0..N).map(|i| format!("person{i}@example.com")).collect();
@@ -943,13 +766,13 @@ fn a_kill_mid_batch_loses_nothing() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while recipients(&dump).len() < 20 {
+    while sink.recipients().len() < 20 {
         assert!(std::time::Instant::now() < deadline, "nothing was mailed");
         std::thread::sleep(Duration::from_millis(20));
     }
     serve.kill().unwrap();
     serve.wait().unwrap();
-    let before_restart = recipients(&dump).len();
+    let before_restart = sink.recipients().len();
     assert!(
         before_restart < N,
         "the kill came too late to test anything"
@@ -979,10 +802,8 @@ fn a_kill_mid_batch_loses_nothing() {
     }
     serve.kill().unwrap();
     serve.wait().unwrap();
-    sink.kill().unwrap();
-    sink.wait().unwrap();
-
-    let got = recipients(&dump);
+    let got = sink.recipients();
+    drop(sink);
     let mut counts = std::collections::BTreeMap::new();
     for r in &got {
         *counts.entry(r.clone()).or_insert(0) += 1;
@@ -1000,16 +821,9 @@ fn a_kill_mid_batch_loses_nothing() {
     eprintln!("kill test: {before_restart} mailed before the kill, {duplicates} duplicate(s), {N} invitations delivered");
 }
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 #[test]
 fn an_unreachable_keyring_is_explained_and_nothing_is_written() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let before = env.snapshot();
     let mut c = env.cmd(&["invite", "create", "ada@example.com"]);
@@ -1031,7 +845,7 @@ fn an_unreachable_keyring_is_explained_and_nothing_is_written() {
 
 #[test]
 fn serve_answers_health_checks_and_explains_a_busy_port() {
-    let env = Env::new();
+    let env = Env::new("cli");
     env.init();
     let mut child = env
         .cmd(&["serve", "--bind", "127.0.0.1:0"])
@@ -1073,7 +887,7 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
 
 #[test]
 fn the_window_without_a_display_says_what_to_do() {
-    let env = Env::new();
+    let env = Env::new("cli");
     let out = env.run(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

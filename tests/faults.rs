@@ -14,101 +14,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use herald_core::mail::IN_FLIGHT;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_herald");
+mod common;
 
-/// A data folder and a keyring service name of its own; optionally a D-Bus session of its own.
-struct Env {
-    tmp: TempDir,
-    service: String,
-    bus: Option<String>,
-}
+use common::sink::Sink;
+use common::Env;
+use herald_testkit::{env_number, Rng};
 
+/// What only these tests need of an `Env`.
 impl Env {
-    fn new(bus: Option<String>) -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        Env {
-            tmp: tempfile::tempdir().unwrap(),
-            service: format!(
-                "herald-fault-test-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ),
-            bus,
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.tmp.path().join("data")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .env("HERALD_DATA_DIR", self.data())
-            .env("HERALD_KEYRING_SERVICE", &self.service)
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .stdin(Stdio::null());
-        if let Some(bus) = &self.bus {
-            c.env("DBUS_SESSION_BUS_ADDRESS", bus);
-        }
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed with {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn init(&self) {
-        self.ok(&[
-            "init",
-            "--team",
-            "Analytical Engines",
-            "--owner-name",
-            "Charles Babbage",
-            "--from",
-            "invites@example.com",
-            "--public-url",
-            "https://invite.example.com",
-        ]);
-    }
-
-    fn smtp_to_loopback(&self, port: u16) {
-        let port = port.to_string();
-        self.ok(&[
-            "smtp",
-            "set",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--tls",
-            "none",
-        ]);
-    }
-
     /// `herald serve` on a free port, its stdout (flushed line by line) going to `log`.
     fn serve(&self, log: &Path) -> Child {
         let out = std::fs::File::create(log).unwrap();
@@ -124,10 +46,6 @@ impl Env {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
-    }
-
-    fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.data().join("herald.db")).unwrap()
     }
 
     fn ids_with_status(&self, status: &str) -> Vec<i64> {
@@ -156,97 +74,6 @@ impl Env {
     }
 }
 
-/// Postfix's smtp-sink on a free loopback port, writing each message to a file in `dump`;
-/// `extra`: more options (`-w 1`: wait a second before answering DATA). Killed when dropped.
-struct Sink {
-    child: Child,
-    dump: PathBuf,
-    port: u16,
-}
-
-impl Sink {
-    fn start(dump: &Path, extra: &[&str]) -> Sink {
-        let port = free_port();
-        std::fs::create_dir_all(dump).unwrap();
-        let mut sink = Command::new("/usr/sbin/smtp-sink");
-        if running_as_root() {
-            // It will not run as root; the user it drops to must write the folder.
-            Command::new("chown")
-                .arg("nobody")
-                .arg(dump)
-                .status()
-                .unwrap();
-            sink.args(["-u", "nobody"]);
-        }
-        let child = sink
-            .args(extra)
-            .arg("-d")
-            .arg(format!("{}/%H%M%S.", dump.display()))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .spawn()
-            .expect("smtp-sink runs (Debian package postfix; scripts/setup.sh installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Sink {
-            child,
-            dump: dump.to_owned(),
-            port,
-        }
-    }
-
-    /// How many messages it has written (a cheap count, duplicates included).
-    fn count(&self) -> usize {
-        std::fs::read_dir(&self.dump).unwrap().count()
-    }
-
-    /// Every message, as (envelope recipient, text).
-    fn messages(&self) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.dump).unwrap() {
-            let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-            if let Some(r) = text.lines().find_map(|l| l.strip_prefix("X-Rcpt-Args: <")) {
-                out.push((r.trim_end_matches('>').to_owned(), text.clone()));
-            }
-        }
-        out
-    }
-
-    /// How many messages each recipient got.
-    fn copies(&self) -> BTreeMap<String, usize> {
-        let mut counts = BTreeMap::new();
-        for (r, _) in self.messages() {
-            *counts.entry(r).or_insert(0) += 1;
-        }
-        counts
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 /// Stops a process the test started, by its id, with SIGTERM (as a service manager does).
 fn terminate(child: &mut Child) {
     let ok = Command::new("kill")
@@ -259,28 +86,6 @@ fn terminate(child: &mut Child) {
         assert!(Instant::now() < deadline, "herald serve ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// splitmix64: a few lines of seeded randomness, so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn env_number(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
 }
 
 fn read(log: &Path) -> String {
@@ -307,20 +112,15 @@ fn sigkill_at_random_points_loses_nothing() {
     /// Invitations per batch (the most one `invite create` takes). Further batches are added
     /// only when the kills outlast one (the long variant).
     const N: usize = 500;
-    let seed = env_number("HERALD_FAULT_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64
-    });
+    let seed = herald_testkit::seed("HERALD_FAULT_SEED");
     let kills = env_number("HERALD_FAULT_KILLS").unwrap_or(10) as usize;
     eprintln!(
         "kill loop: seed {seed}, {kills} kills (replay with HERALD_FAULT_SEED={seed} HERALD_FAULT_KILLS={kills})"
     );
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let started = Instant::now();
 
-    let env = Env::new(None);
+    let env = Env::new("fault");
     env.init();
     let sink = Sink::start(&env.tmp.path().join("mail"), &[]);
     env.smtp_to_loopback(sink.port);
@@ -669,16 +469,9 @@ impl Drop for PrivateKeyring {
     }
 }
 
-/// Undoes quoted-printable soft breaks and `=3D`, enough to read a link out of a message.
-fn unfold_qp(s: &str) -> String {
-    s.replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=")
-}
-
 /// The path of the invitation link in a message: `/i/TOKEN`.
 fn link_path(message: &str) -> String {
-    let body = unfold_qp(message);
+    let body = herald_testkit::unfold_qp(message);
     let prefix = "https://invite.example.com/i/";
     let start = body.find(prefix).expect("a link in the mail") + prefix.len() - 3;
     body[start..]
@@ -727,7 +520,7 @@ fn wait_for_line(log: &Path, needle: &str, within: Duration, serve: &mut Child) 
 fn a_keyring_locked_mid_run_holds_mail_back_and_loses_nothing() {
     let started = Instant::now();
     let keyring = PrivateKeyring::start();
-    let env = Env::new(Some(keyring.address.clone()));
+    let env = Env::on_bus("fault", keyring.address.clone());
     env.init();
     // A second before each DATA answer: four mails a second, so the batch is still going when
     // the keyring locks.

@@ -6,109 +6,15 @@
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use tempfile::TempDir;
-
-const BIN: &str = env!("CARGO_BIN_EXE_herald");
 /// "Something around Herald failed" (README: keyring, disk, port).
 const EXIT_ENVIRONMENT: i32 = 1;
 
-struct Env {
-    tmp: TempDir,
-    service: String,
-}
+mod common;
 
-impl Env {
-    fn new() -> Env {
-        static N: AtomicU32 = AtomicU32::new(0);
-        Env {
-            tmp: tempfile::tempdir().unwrap(),
-            service: format!(
-                "herald-storage-test-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ),
-        }
-    }
-
-    fn data(&self) -> PathBuf {
-        self.tmp.path().join("data")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .env("HERALD_DATA_DIR", self.data())
-            .env("HERALD_KEYRING_SERVICE", &self.service)
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed with {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn init(&self) {
-        self.ok(&INIT);
-    }
-
-    /// Every row of every table, as text: equal snapshots mean nothing was written. Read-only,
-    /// so taking one changes nothing either.
-    fn snapshot(&self) -> String {
-        let db = rusqlite::Connection::open_with_flags(
-            self.data().join("herald.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let mut s = String::new();
-        for table in [
-            "meta",
-            "settings",
-            "key_versions",
-            "invitations",
-            "links",
-            "audit",
-        ] {
-            let mut stmt = db
-                .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
-                .unwrap();
-            let n = stmt.column_count();
-            let mut rows = stmt.query([]).unwrap();
-            while let Some(r) = rows.next().unwrap() {
-                for i in 0..n {
-                    let v: rusqlite::types::Value = r.get(i).unwrap();
-                    s.push_str(&format!("{v:?}|"));
-                }
-                s.push('\n');
-            }
-        }
-        s
-    }
-}
-
-const INIT: [&str; 9] = [
-    "init",
-    "--team",
-    "Analytical Engines",
-    "--owner-name",
-    "Charles Babbage",
-    "--from",
-    "invites@example.com",
-    "--public-url",
-    "https://invite.example.com",
-];
+use common::{Env, BIN, INIT};
+use herald_testkit::{is_root, Mount};
 
 /// Like `assert_refused` in cli.rs, for a failure around Herald: exit code 1, exactly `line`
 /// on stderr, nothing on stdout.
@@ -127,73 +33,13 @@ fn assert_failed(out: &Output, line: &str, args: &[&str]) {
     );
 }
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// A mount made by a test, undone when it goes out of scope, a failed assertion included.
-struct Mount {
-    dir: PathBuf,
-}
-
-impl Mount {
-    fn run(args: &[&str]) {
-        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn tmpfs(dir: &Path, size: &str) -> Mount {
-        std::fs::create_dir_all(dir).unwrap();
-        let opts = format!("size={size},mode=700");
-        Mount::run(&["mount", "-t", "tmpfs", "-o", &opts, "tmpfs", path(dir)]);
-        Mount {
-            dir: dir.to_owned(),
-        }
-    }
-
-    fn read_only(dir: &Path) -> Mount {
-        Mount::run(&["mount", "--bind", path(dir), path(dir)]);
-        let m = Mount {
-            dir: dir.to_owned(),
-        };
-        Mount::run(&["mount", "-o", "remount,bind,ro", path(dir)]);
-        m
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            // Something still has a file open there: detach it now, it goes when they close.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
-
 #[test]
 fn a_full_disk_is_one_clear_line_and_changes_nothing() {
     if !is_root() {
         println!("skipped: mounting a tmpfs needs root (CI runs as root)");
         return;
     }
-    let env = Env::new();
+    let env = Env::new("storage");
     let _mount = Mount::tmpfs(&env.data(), "4m");
     env.init();
     env.ok(&["invite", "create", "ada@example.com"]);
@@ -236,7 +82,7 @@ fn a_read_only_folder_lists_and_refuses_writes_in_one_line() {
         println!("skipped: a read-only bind mount needs root (CI runs as root)");
         return;
     }
-    let env = Env::new();
+    let env = Env::new("storage");
     env.init();
     env.ok(&["invite", "create", "ada@example.com", "grace@example.com"]);
     let before = env.snapshot();

@@ -24,13 +24,12 @@ on stdout once listening. Plain SMTP on 127.0.0.1, no AUTH.
 import argparse
 import asyncio
 import collections
-import os
 import re
 import sys
-import time
-import uuid
 
 from aiosmtpd.controller import Controller
+
+import testserver
 
 TAG = re.compile(r"^(ok|soft|hard|drop|lost|slow|stall)(\d*)-")
 
@@ -52,12 +51,7 @@ class Faults:
         self.data = collections.Counter()
 
     def keep(self, envelope):
-        name = os.path.join(self.dump, uuid.uuid4().hex)
-        with open(name + ".tmp", "wb") as f:
-            f.write(("X-Rcpt: " + ",".join(envelope.rcpt_tos) + "\n").encode())
-            f.write(envelope.original_content or envelope.content)
-        # Whole files only: the test may count the folder at any moment.
-        os.rename(name + ".tmp", name)
+        testserver.keep(self.dump, envelope)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         tag, n = tag_of(address)
@@ -96,15 +90,7 @@ def main():
     p.add_argument("--stall", type=float, default=35.0)
     a = p.parse_args()
     controller = Controller(Faults(a.dump, a.slow, a.stall), hostname="127.0.0.1", port=a.port)
-    controller.start()
-    print("ready", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        controller.stop()
+    testserver.serve(controller)
 
 
 if __name__ == "__main__":

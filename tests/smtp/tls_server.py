@@ -9,15 +9,14 @@ AUTH PLAIN/LOGIN is required; a wrong password gets 535. Each accepted message i
 DIR as one file. Prints "ready" on stdout once listening.
 """
 import argparse
-import os
 import ssl
 import sys
-import time
-import uuid
 import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
+import testserver
 
 
 class Dump:
@@ -25,11 +24,7 @@ class Dump:
         self.folder = folder
 
     async def handle_DATA(self, server, session, envelope):
-        name = os.path.join(self.folder, uuid.uuid4().hex)
-        with open(name, "wb") as f:
-            f.write(("X-Rcpt: " + ",".join(envelope.rcpt_tos) + "\n").encode())
-            f.write(("X-Auth: " + str(session.authenticated) + "\n").encode())
-            f.write(envelope.original_content or envelope.content)
+        testserver.keep(self.folder, envelope, "X-Auth: " + str(session.authenticated))
         return "250 OK stored"
 
 
@@ -71,15 +66,7 @@ def main():
         controller = Controller(Dump(a.dump), tls_context=ctx, require_starttls=True, **common)
     else:
         controller = Controller(Dump(a.dump), ssl_context=ctx, **common)
-    controller.start()
-    print("ready", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        controller.stop()
+    testserver.serve(controller)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use herald_core::mail::{run_outbox, OutboxEvent};
+use herald_core::mail::OutboxEvent;
 use herald_core::{
     Clock, Herald, InitParams, LinkCheck, NewInvitations, OpenOptions, SmtpParams, Status, TlsMode,
 };
 use tempfile::TempDir;
-use tokio::sync::{watch, Notify};
 
-const SINK: &str = "/usr/sbin/smtp-sink";
+mod common;
+
+use common::worker::Worker;
 
 /// A running smtp-sink; killed when dropped.
 struct Sink {
@@ -27,33 +28,7 @@ impl Sink {
     /// `faults`: smtp-sink options such as `["-r", "RCPT"]` (soft 4xx) or `["-f", "RCPT"]`
     /// (hard 5xx).
     fn start(port: u16, dir: &Path, faults: &[&str]) -> Sink {
-        std::fs::create_dir_all(dir).unwrap();
-        let mut cmd = Command::new(SINK);
-        if is_root() {
-            // smtp-sink will not run as root; the user it drops to must write the dump folder.
-            let nobody = Command::new("id").args(["-u", "nobody"]).output().unwrap();
-            let uid: u32 = String::from_utf8(nobody.stdout)
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
-            std::os::unix::fs::chown(dir, Some(uid), None).unwrap();
-            cmd.args(["-u", "nobody"]);
-        }
-        let child = cmd
-            .args(faults)
-            .arg("-d")
-            .arg(format!("{}/%H%M%S.", dir.display()))
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("64")
-            .spawn()
-            .expect("smtp-sink runs (Debian package postfix; scripts/setup.sh installs it)");
-        // Ready when it accepts connections.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = herald_testkit::start_smtp_sink(port, dir, faults);
         Sink {
             child,
             dir: dir.to_owned(),
@@ -78,21 +53,6 @@ impl Drop for Sink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Fixture {
@@ -126,7 +86,7 @@ fn fixture() -> Fixture {
         ..InitParams::default()
     };
     let herald = Herald::init(opts, &params).unwrap().0;
-    let port = free_port();
+    let port = herald_testkit::free_port();
     point_smtp(&herald, "127.0.0.1", port, TlsMode::None, None, None);
     Fixture {
         _tmp: tmp,
@@ -171,46 +131,6 @@ fn invite(h: &Herald, who: &[&str], note: Option<&str>) -> Vec<i64> {
     .collect()
 }
 
-/// A worker on its own runtime, stopped when dropped.
-struct Worker {
-    stop: watch::Sender<bool>,
-    wake: Arc<Notify>,
-    rt: Option<tokio::runtime::Runtime>,
-    events: Arc<std::sync::Mutex<Vec<OutboxEvent>>>,
-}
-
-impl Worker {
-    fn start(h: &Arc<Herald>) -> Worker {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (stop, rx) = watch::channel(false);
-        let wake = Arc::new(Notify::new());
-        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = events.clone();
-        rt.spawn(run_outbox(h.clone(), wake.clone(), rx, move |e| {
-            sink.lock().unwrap().push(e)
-        }));
-        Worker {
-            stop,
-            wake,
-            rt: Some(rt),
-            events,
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(5));
-        }
-    }
-}
-
 fn wait_for(h: &Herald, id: i64, status: Status) -> herald_core::Invitation {
     wait_until(h, id, &format!("expected {status}"), |i| i.status == status)
 }
@@ -236,11 +156,6 @@ fn wait_until(
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Undoes quoted-printable soft breaks and `=3D`, enough to read links back out of a message.
-fn unfold_qp(s: &str) -> String {
-    s.replace("=\n", "").replace("=3D", "=")
 }
 
 fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
@@ -312,7 +227,7 @@ fn invitations_arrive_complete_and_only_at_the_invitee() {
     assert_eq!(stored, message_id);
 
     // Text and HTML; the note is escaped in the HTML; no remote images.
-    let body = unfold_qp(grace);
+    let body = herald_testkit::unfold_qp(grace);
     assert!(body.contains("Content-Type: multipart/alternative"));
     assert!(body.contains("Content-Type: text/plain") && body.contains("Content-Type: text/html"));
     assert!(body.contains("as engineer"));
@@ -565,16 +480,10 @@ fn a_batch_reports_its_progress() {
     for &id in &ids {
         wait_for(&f.herald, id, Status::Sent);
     }
-    let progress: Vec<(usize, usize)> = worker
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            OutboxEvent::Sent { progress, .. } => Some((progress.done, progress.total)),
-            _ => None,
-        })
-        .collect();
+    let progress = worker.events_when(12, |e| match e {
+        OutboxEvent::Sent { progress, .. } => Some((progress.done, progress.total)),
+        _ => None,
+    });
     assert_eq!(progress, (1..=12).map(|n| (n, 12)).collect::<Vec<_>>());
     assert_eq!(sink.messages().len(), 12);
 }
@@ -690,7 +599,7 @@ impl TlsServer {
                 .unwrap();
             assert!(ok.success(), "openssl {args:?} failed");
         }
-        let port = free_port();
+        let port = herald_testkit::free_port();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/smtp/tls_server.py");
         let mut child = Command::new("python3")

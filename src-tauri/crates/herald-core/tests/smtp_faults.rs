@@ -13,16 +13,20 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use herald_core::mail::{run_outbox, OutboxEvent};
+use herald_core::mail::OutboxEvent;
 use herald_core::{
     Clock, Herald, InitParams, ListFilter, NewInvitations, OpenOptions, SmtpParams, Status,
     TlsMode, BACKOFF,
 };
+use herald_testkit::Rng;
 use tempfile::TempDir;
-use tokio::sync::{watch, Notify};
+
+mod common;
+
+use common::worker::Worker;
 
 /// Seconds the `slow-` recipients' server waits before answering the message data.
 const SLOW: f64 = 2.0;
@@ -41,11 +45,7 @@ impl FaultServer {
     fn start(dir: &Path) -> FaultServer {
         let dump = dir.join("mail");
         std::fs::create_dir_all(&dump).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = herald_testkit::free_port();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/smtp/fault_server.py");
         let mut child = Command::new("python3")
@@ -93,75 +93,6 @@ impl Drop for FaultServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A worker on its own runtime, as the window and `herald serve` run it; stopped when dropped.
-struct Worker {
-    stop: watch::Sender<bool>,
-    wake: Arc<Notify>,
-    rt: Option<tokio::runtime::Runtime>,
-    events: Arc<Mutex<Vec<OutboxEvent>>>,
-}
-
-impl Worker {
-    fn start(h: &Arc<Herald>) -> Worker {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (stop, rx) = watch::channel(false);
-        let wake = Arc::new(Notify::new());
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        rt.spawn(run_outbox(h.clone(), wake.clone(), rx, move |e| {
-            sink.lock().unwrap().push(e)
-        }));
-        Worker {
-            stop,
-            wake,
-            rt: Some(rt),
-            events,
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_timeout(Duration::from_secs(5));
-        }
-    }
-}
-
-/// splitmix64: a few lines of seeded randomness, so a failing mix can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("HERALD_FAULT_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        })
 }
 
 /// What one recipient's fault should come to: its final status, the attempts it took, and
@@ -236,9 +167,9 @@ fn settle(h: &Herald, within: Duration) {
 
 #[test]
 fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
-    let seed = seed();
+    let seed = herald_testkit::seed("HERALD_FAULT_SEED");
     eprintln!("smtp faults: seed {seed} (replay with HERALD_FAULT_SEED={seed})");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     static N: AtomicU32 = AtomicU32::new(0);
     let tmp: TempDir = tempfile::tempdir().unwrap();
     let clock = Clock::manual(1_900_000_000);
@@ -290,7 +221,7 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
         .flat_map(|(tag, n)| (0..n).map(move |i| format!("{tag}-{i}@example.com")))
         .collect();
     for i in (1..rest.len()).rev() {
-        rest.swap(i, rng.below(i + 1));
+        rest.swap(i, rng.index(i + 1));
     }
     let mut recipients = vec![
         "stall-0@example.com".to_owned(),
@@ -435,25 +366,11 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
     assert_eq!(kept.values().sum::<usize>(), kept_total(&ids));
     assert_eq!(herald.next_due_in().unwrap(), None, "nothing left queued");
     // The worker reports each failure as failed, the ones it gave up on too (it used to call
-    // those "will be retried"). Events follow the commits the test has seen: give them a
-    // moment.
-    let failed = || -> Vec<(String, String)> {
-        worker
-            .events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|e| match e {
-                OutboxEvent::Failed { email, reason, .. } => Some((email.clone(), reason.clone())),
-                _ => None,
-            })
-            .collect()
-    };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while failed().len() < 13 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let failed = failed();
+    // those "will be retried").
+    let failed = worker.events_when(13, |e| match e {
+        OutboxEvent::Failed { email, reason, .. } => Some((email.clone(), reason.clone())),
+        _ => None,
+    });
     assert_eq!(failed.len(), 13, "10 hard + 3 given up: {failed:?}");
     for (email, reason) in &failed {
         if email.starts_with("soft9-") {

@@ -10,7 +10,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +22,7 @@ use herald_core::{
 mod common;
 
 use common::{invite, params, Fixture};
+use herald_testkit::{is_root, snapshot, Mount, Rng};
 
 // ---------------------------------------------------------------------------------------------
 // Copied mid-write.
@@ -138,18 +138,6 @@ fn check_copy(dir: &Path, service: &str) -> Result<usize, String> {
     Ok(all.len())
 }
 
-/// A small xorshift, seeded from the clock and printed, so a failing run can be repeated.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// What the writer does, like an owner inviting in batches while the outbox mails and the
 /// owner revokes: every kind of row (invitations, links, audit) keeps changing.
 fn write_until(h: &Herald, stop: &AtomicBool, committed: &AtomicUsize) {
@@ -195,12 +183,9 @@ fn copies_taken_while_herald_writes_open_and_hold_together() {
     h.ensure_key().unwrap();
     drop(h);
     let data = f.dir.path().join("data");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64 | 1)
-        .unwrap_or(1);
-    println!("seed {seed}");
-    let mut rng = Rng(seed);
+    let seed = herald_testkit::seed("HERALD_FAULT_SEED");
+    println!("seed {seed} (replay with HERALD_FAULT_SEED={seed})");
+    let mut rng = Rng::new(seed);
 
     let stop = Arc::new(AtomicBool::new(false));
     let committed = Arc::new(AtomicUsize::new(0));
@@ -283,69 +268,7 @@ fn copies_taken_while_herald_writes_open_and_hold_together() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Mounts.
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// A mount made by a test, undone when it goes out of scope, a failed assertion included.
-struct Mount {
-    dir: PathBuf,
-}
-
-impl Mount {
-    fn run(args: &[&str]) {
-        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// A tmpfs of `size` (like `2m`) on `dir`.
-    fn tmpfs(dir: &Path, size: &str) -> Mount {
-        std::fs::create_dir_all(dir).unwrap();
-        let opts = format!("size={size},mode=700");
-        Mount::run(&["mount", "-t", "tmpfs", "-o", &opts, "tmpfs", path(dir)]);
-        Mount {
-            dir: dir.to_owned(),
-        }
-    }
-
-    /// `dir` itself, read-only: the files stay, nothing can be written through this path.
-    fn read_only(dir: &Path) -> Mount {
-        Mount::run(&["mount", "--bind", path(dir), path(dir)]);
-        let m = Mount {
-            dir: dir.to_owned(),
-        };
-        Mount::run(&["mount", "-o", "remount,bind,ro", path(dir)]);
-        m
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let ok = Command::new("umount")
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            // Something still has a file open there: detach it now, it goes when they close.
-            let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
-        }
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("test paths are UTF-8")
-}
+// A full disk and a read-only folder, on real mounts.
 
 /// Fills the disk holding `dir` to the last byte.
 fn fill(dir: &Path) -> PathBuf {
@@ -365,35 +288,6 @@ fn count(h: &Herald, table: &str) -> i64 {
     let db = rusqlite::Connection::open(h.database_path()).unwrap();
     db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
-}
-
-/// Every row of the tables an owner's actions change, as text.
-fn snapshot(db: &Path) -> String {
-    let db = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .unwrap();
-    let mut s = String::new();
-    for table in [
-        "meta",
-        "settings",
-        "key_versions",
-        "invitations",
-        "links",
-        "audit",
-    ] {
-        let mut stmt = db
-            .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
-            .unwrap();
-        let n = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i).unwrap();
-                s.push_str(&format!("{v:?}|"));
-            }
-            s.push('\n');
-        }
-    }
-    s
 }
 
 fn assert_disk_full(e: Error, data: &Path) {

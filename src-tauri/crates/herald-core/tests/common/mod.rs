@@ -2,6 +2,8 @@
 //! of their own (so tests never see each other's keys), a manual clock, and small helpers.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod worker;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use herald_core::{Clock, Delivery, Herald, InitParams, NewInvitations, OpenOptions, Status};
