@@ -143,7 +143,7 @@ measure() {
         fi
         printf '{"app":"%s","kind":"%s","run":%d,"m":%s}\n' "$name" "$kind" "$run" "$(cat "$work/run.json")" \
             >>"$work/results.jsonl"
-        say "$P" "$name run $run ($kind): $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(f"usable in {m["ready_ms"]} ms, {m["pss_kib"]//1024} MiB PSS")' "$work/run.json")"
+        say "$P" "$name run $run ($kind): $(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print("usable in %d ms, %d MiB PSS" % (m["ready_ms"], m["pss_kib"] // 1024))' "$work/run.json")"
         # A window that outlived its session would skew the next run.
         pkill -f "^$bin" 2>/dev/null || true
         sleep 1

@@ -101,7 +101,13 @@ try {
     }
     await sleep(10);
   }
-  if (readyMs === null) throw new Error(`the window was not ready after ${READY_TIMEOUT_MS} ms`);
+  if (readyMs === null) {
+    // Say what the window showed instead, so a probe that no longer fits is easy to mend.
+    const shown = await browser.execute('return document.body ? document.body.innerText : "(no body)";');
+    throw new Error(
+      `the window was not ready after ${READY_TIMEOUT_MS} ms; it showed:\n${String(shown).slice(0, 2000)}`,
+    );
+  }
 
   await sleep(idleSeconds * 1000);
   const processes = appProcesses().map((p) => ({ ...p, ...memoryKiB(p.pid) }));

@@ -78,6 +78,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         allow_insecure: false,
         ca_file: None,
     })?;
+    // The last setup step, done here so that even a team with no invitations yet opens on
+    // the main window rather than the first-run setup (creating invitations would do it too).
+    h.ensure_key()?;
 
     let began = Instant::now();
     let per_day = n.div_ceil(DAYS as usize).max(1);
