@@ -100,7 +100,15 @@ stage_package() {
     bash scripts/package-test.sh
 }
 
-STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test fuzz window site-browser package)
+# The benchmarks in their quick form (scripts/bench.sh --quick): every section runs end to end,
+# builds, servers, references and report, so the one command docs/BENCHMARKS.md gives cannot
+# rot. The figures are not kept (CI shares its machine) and nothing is asserted about them.
+# It reuses package's release build; the blank Tauri app is built the first time only.
+stage_bench_smoke() {
+    bash scripts/bench.sh --quick
+}
+
+STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test fuzz window site-browser package bench-smoke)
 
 # ------------------------------------------------------------------------------------------
 # Runner
