@@ -44,8 +44,8 @@ if [ "${HERALD_BENCH_INSIDE:-}" != 1 ]; then
     if [ "${HERALD_BENCH_PREBUILT:-}" != 1 ]; then
         [ -x ui/node_modules/.bin/tauri ] || die "$P" "the Tauri CLI is not in ui/node_modules: run scripts/setup.sh"
         say "$P" "building the UI, Herald and the blank app (release, with their .deb; minutes the first time)"
-        npm --prefix ui run build >/dev/null
-        # ui/dist is built just above; Tauri's beforeBuildCommand would only build it again.
+        # Only when ui/ changed, and not again by Tauri (see build_ui_if_stale).
+        build_ui_if_stale "$P"
         ui/node_modules/.bin/tauri build --ci --bundles deb \
             --config '{"build":{"beforeBuildCommand":null}}' -- --locked
         (cd "$blank_dir" && CARGO_TARGET_DIR=$target "$HERALD_ROOT/ui/node_modules/.bin/tauri" \

@@ -223,14 +223,9 @@ if [ "$build" = 1 ]; then
     [ -x ui/node_modules/.bin/tauri ] || die "$P" "the Tauri CLI is not in ui/node_modules: run scripts/setup.sh"
     rm -f "$bundle_dir"/deb/*.deb "$bundle_dir"/rpm/*.rpm
     start=$(date +%s)
-    # The UI is built here, and only when its sources changed (as scripts/setup.sh does), not
-    # by Tauri's beforeBuildCommand: that would rewrite ui/dist on every run, and the app
-    # embeds ui/dist, so cargo would link the release binary again each time (minutes).
-    if [ ! -e ui/dist/index.html ] || [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) \
-        -prune -o -type f -newer ui/dist/index.html -print -quit)" ]; then
-        say "$P" "building the UI into ui/dist"
-        npm --prefix ui run build
-    fi
+    # The UI is built here, and only when its sources changed, not by Tauri's
+    # beforeBuildCommand (see build_ui_if_stale).
+    build_ui_if_stale "$P"
     say "$P" "building the .deb and .rpm (release build into $(cargo_target_dir); 5 to 10 minutes when the Rust code changed)"
     ui/node_modules/.bin/tauri build --ci --bundles deb,rpm \
         --config '{"build":{"beforeBuildCommand":null}}' -- --locked

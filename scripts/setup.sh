@@ -118,12 +118,6 @@ check_toolchains() {
     say "$P" "toolchains ok ($(rustc --version | cut -d' ' -f1-2), node $(node --version), npm $(npm --version))"
 }
 
-# True when some file under ui/ (outside node_modules and dist) is newer than $1, or $1 is missing.
-ui_sources_newer_than() {
-    [ -e "$1" ] || return 0
-    [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) -prune -o -type f -newer "$1" -print -quit)" ]
-}
-
 build_ui() {
     [ -f ui/package.json ] ||
         die "$P" "ui/package.json not found: the checkout looks incomplete (the app embeds the built ui/)"
@@ -132,12 +126,7 @@ build_ui() {
 
     npm_ci ui
 
-    if ui_sources_newer_than ui/dist/index.html; then
-        say "$P" "building the UI into ui/dist"
-        npm --prefix ui run build
-    else
-        say "$P" "ui/dist up to date"
-    fi
+    build_ui_if_stale "$P"
 }
 
 # npm ci into FOLDER/node_modules when the lock file is newer than the last install.

@@ -41,6 +41,20 @@ cargo_target_dir() {
     esac
 }
 
+# Builds ui/ into ui/dist when a file under ui/ (outside node_modules and dist) is newer than
+# ui/dist/index.html, or there is none; says which under the name $1. Only when needed: the
+# app embeds ui/dist, so a rewritten ui/dist makes cargo link the release binary again
+# (minutes). For the same reason the release builds pass Tauri a null beforeBuildCommand.
+build_ui_if_stale() {
+    if [ ! -e ui/dist/index.html ] || [ -n "$(find ui \( -path ui/node_modules -o -path ui/dist \) \
+        -prune -o -type f -newer ui/dist/index.html -print -quit)" ]; then
+        say "$1" "building the UI into ui/dist"
+        npm --prefix ui run build
+    else
+        say "$1" "ui/dist up to date"
+    fi
+}
+
 # A TCP port on 127.0.0.1 that is free right now (the tests and benchmarks start servers on it).
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
