@@ -342,48 +342,66 @@ impl Herald {
     }
 }
 
-/// The search as SQL parameters: a LIKE pattern (`?2`) and an invitation id (`?3`).
+/// The search as SQL: an FTS5 phrase for the trigram index (schema V7) when the text is
+/// three characters or more, a LIKE pattern when it is shorter (a trigram index cannot answer
+/// that); either way, also the invitation with that id (`#12` or `12`).
 struct Search {
-    pattern: Option<String>,
+    by: Option<SearchBy>,
     id: Option<i64>,
 }
 
+enum SearchBy {
+    /// A double-quoted FTS5 string: matches that text anywhere in a column.
+    Phrase(String),
+    /// `%text%`, with LIKE's wildcards escaped.
+    Pattern(String),
+}
+
+/// Trigrams: texts shorter than this cannot use the index.
+const TRIGRAM: usize = 3;
+
 impl Search {
-    const CONDITION: &'static str = "(i.id IS :id OR i.email LIKE :pattern ESCAPE '\\'
+    const BY_PHRASE: &'static str = "(i.id IS :id OR i.id IN
+        (SELECT rowid FROM invitations_search WHERE invitations_search MATCH :phrase))";
+    const BY_PATTERN: &'static str = "(i.id IS :id OR i.email LIKE :pattern ESCAPE '\\'
         OR i.name LIKE :pattern ESCAPE '\\' OR i.role LIKE :pattern ESCAPE '\\')";
 
     /// The search's part of a WHERE clause: nothing without a search.
     fn filter(&self) -> Vec<&'static str> {
-        if self.pattern.is_some() {
-            vec![Search::CONDITION]
-        } else {
-            Vec::new()
+        match self.by {
+            Some(SearchBy::Phrase(_)) => vec![Search::BY_PHRASE],
+            Some(SearchBy::Pattern(_)) => vec![Search::BY_PATTERN],
+            None => Vec::new(),
         }
     }
 
     fn args(&self) -> Vec<(&'static str, &dyn rusqlite::ToSql)> {
-        match &self.pattern {
-            Some(pattern) => vec![(":pattern", pattern), (":id", &self.id)],
+        match &self.by {
+            Some(SearchBy::Phrase(phrase)) => vec![(":phrase", phrase), (":id", &self.id)],
+            Some(SearchBy::Pattern(pattern)) => vec![(":pattern", pattern), (":id", &self.id)],
             None => Vec::new(),
         }
     }
 
     fn new(text: Option<&str>) -> Search {
         let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-            return Search {
-                pattern: None,
-                id: None,
-            };
+            return Search { by: None, id: None };
         };
-        let escaped: String = text
-            .chars()
-            .flat_map(|c| match c {
-                '%' | '_' | '\\' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
+        let by = if text.chars().count() >= TRIGRAM {
+            // Inside an FTS5 string only `"` is special, and it is doubled.
+            SearchBy::Phrase(format!("\"{}\"", text.replace('"', "\"\"")))
+        } else {
+            let escaped: String = text
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            SearchBy::Pattern(format!("%{escaped}%"))
+        };
         Search {
-            pattern: Some(format!("%{escaped}%")),
+            by: Some(by),
             id: text.trim_start_matches('#').parse().ok(),
         }
     }
@@ -466,12 +484,23 @@ mod tests {
     }
 
     #[test]
-    fn search_escapes_like_wildcards() {
-        let s = Search::new(Some(" 50%_off\\ "));
-        assert_eq!(s.pattern.as_deref(), Some("%50\\%\\_off\\\\%"));
-        assert_eq!(s.id, None);
+    fn long_searches_use_the_index_and_short_ones_escape_like_wildcards() {
+        let phrase = |t: &str| match Search::new(Some(t)).by {
+            Some(SearchBy::Phrase(p)) => Some(p),
+            _ => None,
+        };
+        let pattern = |t: &str| match Search::new(Some(t)).by {
+            Some(SearchBy::Pattern(p)) => Some(p),
+            _ => None,
+        };
+        assert_eq!(phrase(" 50%_off\\ ").as_deref(), Some("\"50%_off\\\""));
+        assert_eq!(phrase("say \"hi").as_deref(), Some("\"say \"\"hi\""));
+        // Three characters, not three bytes.
+        assert_eq!(phrase("Zoë").as_deref(), Some("\"Zoë\""));
+        assert_eq!(pattern("%_").as_deref(), Some("%\\%\\_%"));
+        assert_eq!(pattern("ë").as_deref(), Some("%ë%"));
         assert_eq!(Search::new(Some("#12")).id, Some(12));
-        assert!(Search::new(Some("   ")).pattern.is_none());
+        assert!(Search::new(Some("   ")).by.is_none());
     }
 
     #[test]

@@ -118,6 +118,54 @@ fn pages_are_filtered_searched_sorted_and_counted() {
     assert_eq!(h.list_page(&query(u32::MAX)).unwrap().rows.len(), 4);
 }
 
+/// Three characters or more go through the trigram index, shorter ones through LIKE: both
+/// find the same kind of match, and what the owner types is never read as query syntax.
+#[test]
+fn search_finds_any_part_whatever_the_owner_types() {
+    let f = Fixture::new();
+    let h = f.init();
+    invite(
+        &h,
+        &[
+            "Zoë Ünal <zoe@example.com>",
+            "Grace Hopper <grace@navy.example>",
+        ],
+    );
+    let found = |text: &str| -> Vec<String> {
+        let page = h
+            .list_page(&ListQuery {
+                search: Some(text.to_owned()),
+                ..query(10)
+            })
+            .unwrap();
+        page.rows.into_iter().map(|i| i.email).collect()
+    };
+    // Across a space, in the middle of a name; case-insensitive beyond ASCII too.
+    assert_eq!(found("race hop"), ["grace@navy.example"]);
+    assert_eq!(found("ÜNAL"), ["zoe@example.com"]);
+    assert_eq!(found("zoë"), ["zoe@example.com"]);
+    assert_eq!(found("NAVY.EX"), ["grace@navy.example"]);
+    // Shorter than a trigram.
+    assert_eq!(found("zo"), ["zoe@example.com"]);
+    assert_eq!(found("y."), ["grace@navy.example"]);
+    // FTS5 syntax is only text: no error, no match.
+    for text in [
+        "a\"b",
+        "\"",
+        "grace OR zoe",
+        "NEAR(grace zoe)",
+        "gr*",
+        "email:zoe",
+        "-grace",
+        "^gra",
+    ] {
+        assert_eq!(found(text), Vec::<String>::new(), "{text:?}");
+    }
+    // The role is searched too, and the id still finds its invitation.
+    assert_eq!(found("member").len(), 2);
+    assert_eq!(found("#2"), ["grace@navy.example"]);
+}
+
 #[test]
 fn the_overview_counts_the_funnel_and_the_days() {
     let f = Fixture::new();

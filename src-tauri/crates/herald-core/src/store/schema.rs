@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
     M::up(V4),
     M::up(V5),
     M::up(V6),
+    M::up(V7),
 ];
 
 pub(crate) fn migrations() -> Migrations<'static> {
@@ -136,10 +137,61 @@ CREATE INDEX invitations_by_status_id ON invitations (status);
 CREATE INDEX invitations_by_expiry ON invitations (expires_at);
 "#;
 
+/// Search by address, name or role without reading every row: a trigram index (FTS5, in the
+/// bundled SQLite) finds any substring of three characters or more, case-insensitively. It
+/// holds only the index; the text stays in `invitations` (external content), and the
+/// triggers keep the two in step within the same transaction. Shorter searches keep using
+/// LIKE (listing.rs), since a trigram index cannot answer them.
+const V7: &str = r#"
+CREATE VIRTUAL TABLE invitations_search USING fts5(
+    email, name, role,
+    content = 'invitations', content_rowid = 'id', tokenize = 'trigram'
+);
+INSERT INTO invitations_search (invitations_search) VALUES ('rebuild');
+CREATE TRIGGER invitations_search_insert AFTER INSERT ON invitations BEGIN
+    INSERT INTO invitations_search (rowid, email, name, role)
+    VALUES (new.id, new.email, new.name, new.role);
+END;
+CREATE TRIGGER invitations_search_delete AFTER DELETE ON invitations BEGIN
+    INSERT INTO invitations_search (invitations_search, rowid, email, name, role)
+    VALUES ('delete', old.id, old.email, old.name, old.role);
+END;
+CREATE TRIGGER invitations_search_update AFTER UPDATE OF email, name, role ON invitations BEGIN
+    INSERT INTO invitations_search (invitations_search, rowid, email, name, role)
+    VALUES ('delete', old.id, old.email, old.name, old.role);
+    INSERT INTO invitations_search (rowid, email, name, role)
+    VALUES (new.id, new.email, new.name, new.role);
+END;
+"#;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    /// A database from before the search index gets every invitation it holds indexed.
+    #[test]
+    fn the_search_index_takes_in_existing_invitations() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        let m = super::migrations();
+        m.to_version(&mut c, 6).unwrap();
+        c.execute(
+            "INSERT INTO invitations (id, email, name, role, status, created_at, updated_at,
+                                      expires_at)
+             VALUES (7, 'ada@example.com', 'Ada Lovelace', 'member', 'queued', 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+        m.to_latest(&mut c).unwrap();
+        let found: Vec<i64> = c
+            .prepare("SELECT rowid FROM invitations_search WHERE invitations_search MATCH ?1")
+            .unwrap()
+            .query_map(["\"LOVEL\""], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(found, [7]);
     }
 }
