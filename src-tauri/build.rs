@@ -27,7 +27,7 @@ const COMMANDS: &[&str] = &[
     "limits",
     "set_limits",
     "site_settings",
-    "set_site_bind",
+    "set_site",
     "key_status",
     "rotate_key",
     "quit",

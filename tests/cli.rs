@@ -896,3 +896,224 @@ fn the_window_without_a_display_says_what_to_do() {
         "{stderr}"
     );
 }
+
+/// Starts `herald serve` on a free port and waits until it says it mails; killed when
+/// dropped.
+struct Serving(std::process::Child);
+
+impl Serving {
+    fn start(env: &Env) -> Serving {
+        let mut child = env
+            .cmd(&["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("outbox: mailing from this data folder") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("herald serve started its outbox");
+        Serving(child)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_mail(sink: &Sink, n: usize, within: Duration) -> Duration {
+    let t = std::time::Instant::now();
+    while sink.recipients().len() < n {
+        assert!(
+            t.elapsed() < within,
+            "{n} mail(s) expected within {within:?}, got {}",
+            sink.recipients().len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.elapsed()
+}
+
+/// With `herald serve` running (on an always-on host, say), an invitation, a resend and a
+/// renewal made by another process (the CLI over SSH, or the window) go out within seconds:
+/// the outbox notices the other process's commit instead of waiting for its next timed look,
+/// which came a minute later.
+#[test]
+fn another_process_queues_and_serve_mails_at_once() {
+    let env = Env::new("cli");
+    env.init();
+    let dump = env.tmp.path().join("mail");
+    let sink = Sink::start(&dump, &[]);
+    env.smtp_to_loopback(sink.port);
+    env.ok(&["limits", "--per-day", "5", "--per-month", "10"]);
+    let _serve = Serving::start(&env);
+    // Let the outbox settle into its nap first.
+    std::thread::sleep(Duration::from_millis(1500));
+
+    env.ok(&["invite", "create", "grace@example.com"]);
+    let first = wait_for_mail(&sink, 1, Duration::from_secs(10));
+    env.ok(&["invite", "resend", "1"]);
+    let resent = wait_for_mail(&sink, 2, Duration::from_secs(10));
+    env.ok(&["invite", "renew", "1"]);
+    let renewed = wait_for_mail(&sink, 3, Duration::from_secs(10));
+    eprintln!("mailed after {first:?} (create), {resent:?} (resend), {renewed:?} (renew)");
+    assert_eq!(sink.recipients(), vec!["grace@example.com"; 3]);
+}
+
+/// A server that offers AUTH in the open and writes down what it is told, on a free
+/// loopback port; killed when dropped.
+struct Recorder {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Recorder {
+    fn start(dir: &Path, name: &str) -> Recorder {
+        let port = herald_testkit::free_port();
+        let log = dir.join(format!("{name}.log"));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/recording_server.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready.trim(), "ready");
+        Recorder { child, port, log }
+    }
+
+    fn heard(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The stored SMTP password belongs to the server it was typed for. Pointing Herald at
+/// another server with the same user and no new password removes it, says so, and the new
+/// server never hears it.
+#[test]
+fn the_smtp_password_never_reaches_another_host() {
+    use base64::Engine as _;
+    let env = Env::new("cli");
+    env.init();
+    let trusted = Recorder::start(env.tmp.path(), "trusted");
+    let other = Recorder::start(env.tmp.path(), "other");
+    let secret = "only-for-the-first-server";
+    let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0owner\0{secret}"));
+    let set = |port: u16, password: Option<&str>| {
+        let port = port.to_string();
+        let mut args = vec![
+            "smtp", "set", "--host", "127.0.0.1", "--port", &port, "--tls", "none", "--user",
+            "owner",
+        ];
+        if password.is_some() {
+            args.push("--password-stdin");
+        }
+        let out = env.run_with(env.cmd(&args), password.unwrap_or(""));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let test = ["smtp", "test", "--to", "grace@example.com"];
+
+    set(trusted.port, Some(secret));
+    env.ok(&test);
+    assert!(trusted.heard().contains(&plain), "{}", trusted.heard());
+
+    let out = set(other.port, None);
+    assert!(
+        out.contains("has been removed, so it never reaches this one"),
+        "{out}"
+    );
+    env.ok(&test);
+    let heard = other.heard();
+    assert!(heard.contains("MAIL FROM:"), "{heard}");
+    assert!(!heard.contains("AUTH"), "{heard}");
+    assert!(!heard.contains(&plain) && !heard.contains(secret), "{heard}");
+    let status = env.ok(&["smtp", "set", "--host", "127.0.0.1", "--port", &other.port.to_string(), "--tls", "none", "--user", "owner"]);
+    assert!(status.contains("no password stored yet"), "{status}");
+}
+
+/// `herald backup` writes one consistent file for its owner alone and never over another;
+/// `herald restore` puts it back, keeps what it replaced, and refuses while Herald runs on
+/// the folder, for a file that is not a backup, and for another install's backup.
+#[test]
+fn backup_and_restore() {
+    let env = Env::new("cli");
+    env.init();
+    env.ok(&["invite", "create", "grace@example.com", "alan@example.com"]);
+    let file = env.tmp.path().join("herald-backup.db");
+    let f = file.to_str().unwrap();
+    let out = env.ok(&["backup", f]);
+    assert!(out.contains("(2 invitations), readable by you alone"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let backed_up = std::fs::read(&file).unwrap();
+    // Never over an existing file.
+    assert_refused(&env.run(&["backup", f]), "already exists", &["backup", f]);
+    assert_eq!(std::fs::read(&file).unwrap(), backed_up);
+
+    // Changes after the backup are undone by the restore.
+    env.ok(&["invite", "create", "ada@example.com"]);
+    env.ok(&["invite", "revoke", "1"]);
+    let out = env.ok(&["restore", f]);
+    assert!(out.contains("(2 invitations)"), "{out}");
+    assert!(out.contains("herald.db.before-restore"), "{out}");
+    let listed = json_lines(&env.ok(&["invite", "list", "--json"]));
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|i| i["status"] == "queued"));
+    // Its links still verify: the keys never left the keyring.
+    assert!(!env.all_secrets().is_empty());
+
+    // Refused: a file that is not a backup, and nothing changes.
+    let before = env.snapshot();
+    let junk = env.tmp.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let j = junk.to_str().unwrap();
+    assert_refused(&env.run(&["restore", j]), "is not a Herald backup", &["restore", j]);
+    // Another install's backup.
+    let stranger = Env::new("cli");
+    stranger.init();
+    let theirs = env.tmp.path().join("theirs.db");
+    let t = theirs.to_str().unwrap();
+    stranger.ok(&["backup", t]);
+    assert_refused(&env.run(&["restore", t]), "another Herald install", &["restore", t]);
+    // While `herald serve` mails from the folder.
+    let serving = Serving::start(&env);
+    assert_refused(&env.run(&["restore", f]), "Herald is running", &["restore", f]);
+    drop(serving);
+    assert_eq!(env.snapshot(), before);
+
+    // Into an empty folder (a new computer with the same keyring), it sets Herald up.
+    let fresh = Env {
+        service: env.service.clone(),
+        ..Env::new("cli")
+    };
+    let out = fresh.ok(&["restore", f]);
+    assert!(!out.contains("before-restore"), "{out}");
+    assert_eq!(json_lines(&fresh.ok(&["invite", "list", "--json"])).len(), 2);
+}

@@ -34,8 +34,10 @@ impl Sink {
         let mut out = Vec::new();
         for e in std::fs::read_dir(&self.dump).unwrap() {
             let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+            // `<ADDRESS>`, then any RCPT parameters (`NOTIFY=FAILURE` when DSN is offered).
             if let Some(r) = text.lines().find_map(|l| l.strip_prefix("X-Rcpt-Args: <")) {
-                out.push((r.trim_end_matches('>').to_owned(), text.clone()));
+                let address = r.split_once('>').map_or(r, |(a, _)| a);
+                out.push((address.to_owned(), text.clone()));
             }
         }
         out

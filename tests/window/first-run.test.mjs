@@ -180,16 +180,24 @@ test('the other screens, for people to look at', async () => {
   assert.ok(source.includes(version), `the settings show Herald's version ${version}`);
 
   // A bad listening address is refused with a sentence that says what to write; a good one
-  // is kept.
+  // is kept. So is a trusted proxy: an address, never a name.
   await w.fill('#site-bind', 'port 80 please');
-  await w.click('#save-bind');
-  const refusal = await browser.$('#bind-error');
+  await w.click('#save-site');
+  const refusal = await browser.$('#site-error');
   await refusal.waitForDisplayed({ timeout: 10_000 });
   assert.match(await refusal.getText(), /IP address and a port, like 127\.0\.0\.1:8750/);
   await w.fill('#site-bind', '127.0.0.1:9999');
-  await w.click('#save-bind');
-  await browser.waitUntil(async () => !(await (await browser.$('#bind-error')).isExisting()), {
+  await w.fill('#site-proxies', 'my-tunnel');
+  await w.click('#save-site');
+  await browser.waitUntil(
+    async () => /"my-tunnel" is not an IP address/.test(await (await browser.$('#site-error')).getText().catch(() => '')),
+    { timeout: 10_000, timeoutMsg: 'a proxy named by a host name was not refused' },
+  );
+  await w.fill('#site-proxies', '127.0.0.1, ::1');
+  await w.click('#save-site');
+  await browser.waitUntil(async () => !(await (await browser.$('#site-error')).isExisting()), {
     timeout: 10_000,
     timeoutMsg: 'a good address was refused',
   });
+  assert.equal(await (await browser.$('#site-proxies')).getValue(), '127.0.0.1, ::1');
 });

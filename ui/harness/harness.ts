@@ -36,7 +36,10 @@ const smtp: SmtpView = {
   user: 'invites@analytical.org',
   allow_insecure: false,
   ca_file: null,
+  bounce_address: null,
   password_stored: true,
+  password_dropped: false,
+  sent_copy: null,
 };
 const keys: KeyStatus = {
   keyring_service: 'herald',
@@ -189,6 +192,10 @@ mockIPC(
         return { per_day: 3, per_month: 5 };
       case 'set_limits':
         return args['limits'];
+      case 'site_settings':
+        return { bind: '127.0.0.1:8750', trusted_proxies: ['127.0.0.1'] };
+      case 'set_site':
+        return { bind: args['bind'], trusted_proxies: args['trustedProxies'] };
       case 'key_status':
         return keys;
       case 'rotate_key':

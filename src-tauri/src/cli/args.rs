@@ -42,6 +42,24 @@ pub enum Command {
     Limits(LimitsArgs),
     /// Run the confirmation site and mail queued invitations (headless, for an always-on host)
     Serve(ServeArgs),
+    /// Write a consistent copy of the database to FILE (never over an existing file)
+    Backup(BackupArgs),
+    /// Put a backup in place of the database (quit the window and `herald serve` first)
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the backup; it must not exist yet
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A file `herald backup` wrote
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +150,9 @@ pub struct SmtpSetArgs {
     /// Also trust this root certificate (PEM), for a server with a private CA
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<std::path::PathBuf>,
+    /// Where bounces go (the envelope sender), if not to the sender address
+    #[arg(long, value_name = "ADDRESS")]
+    pub bounce_address: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,7 +265,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<SocketAddr>,
     /// A reverse proxy or tunnel in front of Herald whose X-Forwarded-For names the real
-    /// client (for per-client limits); repeat for several. Nobody else's header is believed
+    /// client (for per-client limits); repeat for several, added to those in the window's
+    /// Settings. Nobody else's header is believed
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{
-    Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, ServeArgs, SmtpCommand,
-    SmtpSetArgs,
+    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs,
+    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_core::mail::{MailError, TestMailError};
@@ -115,7 +115,8 @@ fn clap_error(e: clap::Error) -> ExitCode {
 fn command_path() -> String {
     const COMMANDS: &[&str] = &[
         "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
-        "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve",
+        "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve", "backup",
+        "restore",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -154,7 +155,42 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             drop(out);
             serve(Herald::open(opts)?, a)
         }
+        Command::Backup(a) => backup(&mut out, &Herald::open(opts)?, a),
+        Command::Restore(a) => restore(&mut out, opts, a),
     }
+}
+
+fn backup(out: &mut impl Write, h: &Herald, a: BackupArgs) -> Result<(), CliError> {
+    let n = h.backup(&a.file)?;
+    writeln!(
+        out,
+        "Wrote {} ({n} invitation{}), readable by you alone.",
+        a.file.display(),
+        if n == 1 { "" } else { "s" }
+    )?;
+    writeln!(out, "The signing keys and the SMTP password stay in the OS keyring: the backup's links work only where those keys are.")?;
+    Ok(())
+}
+
+fn restore(out: &mut impl Write, opts: OpenOptions, a: RestoreArgs) -> Result<(), CliError> {
+    let dir = opts.data_dir.clone();
+    let r = Herald::restore(opts, &a.file)?;
+    writeln!(
+        out,
+        "Restored {} into {} ({} invitation{}).",
+        a.file.display(),
+        dir.display(),
+        r.invitations,
+        if r.invitations == 1 { "" } else { "s" }
+    )?;
+    if let Some(previous) = r.previous {
+        writeln!(
+            out,
+            "The database it replaced is kept as {}.",
+            previous.display()
+        )?;
+    }
+    Ok(())
 }
 
 fn init(out: &mut impl Write, opts: OpenOptions, a: InitArgs) -> Result<(), CliError> {
@@ -202,7 +238,7 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
     } else {
         None
     };
-    let smtp = h.set_smtp(&SmtpParams {
+    let saved = h.set_smtp(&SmtpParams {
         host: a.host,
         port: a.port.unwrap_or(match tls {
             TlsMode::Starttls => 587,
@@ -214,7 +250,9 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
         password,
         allow_insecure: a.allow_insecure,
         ca_file: a.ca_file,
+        bounce_address: a.bounce_address,
     })?;
+    let smtp = &saved.settings;
     let security = match smtp.tls {
         TlsMode::Starttls => "STARTTLS required",
         TlsMode::Tls => "TLS",
@@ -226,11 +264,21 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
         Some(u) if h.has_smtp_password()? => {
             writeln!(out, ", user {u}, password in the OS keyring.")?
         }
+        Some(u) if saved.password_dropped => writeln!(
+            out,
+            ", user {u}. The stored password was for another server or user and has been removed, so it never reaches this one: give this server's password with --password-stdin."
+        )?,
         Some(u) => writeln!(
             out,
             ", user {u}, no password stored yet (add --password-stdin)."
         )?,
         None => writeln!(out, ", no login.")?,
+    }
+    if let Some(bounce) = &smtp.bounce_address {
+        writeln!(out, "Bounces go to {bounce}.")?;
+    }
+    if let Some(copy) = saved.sent_copy {
+        eprintln!("herald: warning: {copy}");
     }
     Ok(())
 }
@@ -431,14 +479,21 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     let keys = h.key_status()?;
     let team = h.general()?.team;
     // The setting was checked when it was saved; an unreadable one falls back to the default.
+    let site = h.site()?;
     let bind = match a.bind {
         Some(addr) => addr,
-        None => h
-            .site()?
+        None => site
             .bind
             .parse()
             .unwrap_or_else(|_| herald_core::DEFAULT_BIND.parse().expect("a valid default")),
     };
+    // The window's setting, and any given here.
+    let mut trusted_proxies = site.trusted_proxy_ips();
+    for ip in a.trusted_proxies {
+        if !trusted_proxies.contains(&ip) {
+            trusted_proxies.push(ip);
+        }
+    }
     let herald = Arc::new(h);
     let rt = runtime()?;
     rt.block_on(async move {
@@ -464,7 +519,7 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             },
         ));
         let config = herald_server::SiteConfig {
-            trusted_proxies: a.trusted_proxies,
+            trusted_proxies,
         };
         let events: herald_server::Events = Arc::new(|e| {
             let _ = say(&site_line(&e));

@@ -151,6 +151,11 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         let smtp = match h.smtp()? {
             Some(settings) => Some(SmtpView {
                 password_stored: settings.user.is_some() && h.has_smtp_password()?,
+                password_dropped: false,
+                sent_copy: general
+                    .as_ref()
+                    .and_then(|g| herald_core::sent_copy(&g.from, &settings.host))
+                    .map(|c| c.to_string()),
                 settings,
             }),
             None => None,
@@ -224,7 +229,7 @@ pub async fn save_smtp(
             TlsMode::None => 25,
         });
         let user = input.user.filter(|u| !u.trim().is_empty());
-        let settings = h.set_smtp(&SmtpParams {
+        let saved = h.set_smtp(&SmtpParams {
             host: input.host,
             port,
             tls: input.tls,
@@ -232,10 +237,13 @@ pub async fn save_smtp(
             user,
             allow_insecure: input.allow_insecure,
             ca_file,
+            bounce_address: input.bounce_address,
         })?;
         Ok(SmtpView {
-            password_stored: settings.user.is_some() && h.has_smtp_password()?,
-            settings,
+            password_stored: saved.settings.user.is_some() && h.has_smtp_password()?,
+            password_dropped: saved.password_dropped,
+            sent_copy: saved.sent_copy.map(|c| c.to_string()),
+            settings: saved.settings,
         })
     })
     .await?;
@@ -428,13 +436,15 @@ pub async fn site_settings(state: State<'_, Backend>) -> Result<herald_core::Sit
     with_herald(&state, |h| h.site()).await
 }
 
-/// Takes effect when Herald next starts (the running site keeps its address until then).
+/// Where the site listens and which proxies in front of it name the invitee's address. Takes
+/// effect when Herald next starts (the running site keeps its settings until then).
 #[tauri::command]
-pub async fn set_site_bind(
+pub async fn set_site(
     state: State<'_, Backend>,
     bind: String,
+    trusted_proxies: Vec<String>,
 ) -> Result<herald_core::Site, CommandError> {
-    with_herald(&state, move |h| h.set_site_bind(&bind)).await
+    with_herald(&state, move |h| h.set_site(&bind, &trusted_proxies)).await
 }
 
 #[tauri::command]

@@ -38,6 +38,11 @@ pub struct SmtpView {
     #[serde(flatten)]
     pub settings: Smtp,
     pub password_stored: bool,
+    /// Saving removed a password that belonged to another server or user.
+    pub password_dropped: bool,
+    /// The mail service keeps a copy of everything sent in the account's Sent folder: what
+    /// that means and what to use instead.
+    pub sent_copy: Option<String>,
 }
 
 /// Whether the window serves the confirmation site.
@@ -87,6 +92,9 @@ pub struct SmtpInput {
     pub user: Option<String>,
     pub password: Option<String>,
     pub allow_insecure: bool,
+    /// Where bounces go, if not to the sender address.
+    #[serde(default)]
+    pub bounce_address: Option<String>,
 }
 
 impl std::fmt::Debug for SmtpInput {

@@ -92,7 +92,7 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
             commands::limits,
             commands::set_limits,
             commands::site_settings,
-            commands::set_site_bind,
+            commands::set_site,
             commands::key_status,
             commands::rotate_key,
             commands::quit,

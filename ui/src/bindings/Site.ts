@@ -7,4 +7,10 @@ export type Site = {
 /**
  * `IP:port` to listen on; a reverse proxy or tunnel forwards invitees here.
  */
-bind: string, };
+bind: string, 
+/**
+ * Addresses of the reverse proxies or tunnels in front of the site, whose
+ * `X-Forwarded-For` names the real invitee. Without them every invitee arriving through
+ * a tunnel would share the tunnel's one rate limit.
+ */
+trusted_proxies: Array<string>, };

@@ -8,4 +8,8 @@ export type SmtpInput = { host: string,
 /**
  * The TLS mode's usual port when absent.
  */
-port: number | null, tls: TlsMode, user: string | null, password: string | null, allow_insecure: boolean, };
+port: number | null, tls: TlsMode, user: string | null, password: string | null, allow_insecure: boolean, 
+/**
+ * Where bounces go, if not to the sender address.
+ */
+bounce_address: string | null, };

@@ -117,8 +117,10 @@ export const exportMembers = (): Promise<string | null> => call('export_members'
 export const limits = (): Promise<Limits> => call('limits');
 export const setLimits = (limits: Limits): Promise<Limits> => call('set_limits', { limits });
 export const siteSettings = (): Promise<Site> => call('site_settings');
-/** Where the site listens (`IP:port`); takes effect when Herald next starts. */
-export const setSiteBind = (bind: string): Promise<Site> => call('set_site_bind', { bind });
+/** Where the site listens (`IP:port`) and the proxies trusted to name the invitee's address;
+ * takes effect when Herald next starts. */
+export const setSite = (bind: string, trustedProxies: string[]): Promise<Site> =>
+  call('set_site', { bind, trustedProxies });
 export const keyStatus = (): Promise<KeyStatus> => call('key_status');
 export const rotateKey = (): Promise<KeyStatus> => call('rotate_key');
 /** Quits Herald altogether: the window, the confirmation site and the outbox. */

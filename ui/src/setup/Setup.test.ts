@@ -24,7 +24,7 @@ const GENERAL: General = {
   reply_to: null,
   default_expiry_secs: 604800,
 };
-const SMTP = { host: 'smtp.example.com', port: 587, tls: 'starttls' as const, user: 'ada', allow_insecure: false, ca_file: null, password_stored: true };
+const SMTP = { host: 'smtp.example.com', port: 587, tls: 'starttls' as const, user: 'ada', allow_insecure: false, ca_file: null, bounce_address: null, password_stored: true, password_dropped: false, sent_copy: null };
 
 /** The Rust side answers `status` to setup_status; the window has read it, as App does. */
 async function start(status: SetupStatus, handlers: Parameters<typeof installIpc>[0] = {}) {
@@ -68,10 +68,28 @@ describe('the setup', () => {
     await fireEvent.click(container.querySelector('#save-smtp')!);
     await waitFor(() => expect(calls.some((c) => c.cmd === 'save_smtp')).toBe(true));
     expect(calls.find((c) => c.cmd === 'save_smtp')?.args).toEqual({
-      input: { host: 'mail.example.com', port: null, tls: 'none', user: null, password: 's3cret', allow_insecure: true },
+      input: { host: 'mail.example.com', port: null, tls: 'none', user: null, password: 's3cret', allow_insecure: true, bounce_address: null },
     });
     // The password is never shown back.
     await waitFor(() => expect(container.querySelector('#smtp-password')).toHaveValue(''));
+  });
+
+  it('passes the bounce address and shows what Rust says about the saved server', async () => {
+    const warning = 'Gmail / Google Workspace files a copy of every message sent through it in the account’s Sent folder';
+    const { calls } = await start(
+      { ...FRESH, general: GENERAL },
+      { save_smtp: () => ({ ...SMTP, bounce_address: 'bounces@example.com', password_dropped: true, sent_copy: warning }) },
+    );
+    const { container } = render(Setup, { onfinish: vi.fn() });
+    await fireEvent.input(container.querySelector('#smtp-host')!, { target: { value: 'smtp.gmail.com' } });
+    await fireEvent.input(container.querySelector('#smtp-bounce')!, { target: { value: ' bounces@example.com ' } });
+    await fireEvent.click(container.querySelector('#save-smtp')!);
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_smtp')).toBe(true));
+    expect((calls.find((c) => c.cmd === 'save_smtp')?.args as { input: { bounce_address: string } }).input.bounce_address).toBe(
+      'bounces@example.com',
+    );
+    await waitFor(() => expect(container.querySelector('#smtp-sent-copy')).toHaveTextContent(warning));
+    expect(container.querySelector('#smtp-dropped')).toHaveTextContent('Password removed');
   });
 
   it('shows the server answer of a test mail, or its failure, in #test-result', async () => {

@@ -77,6 +77,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         password: None,
         allow_insecure: false,
         ca_file: None,
+        bounce_address: None,
     })?;
     // The last setup step, done here so that even a team with no invitations yet opens on
     // the main window rather than the first-run setup (creating invitations would do it too).

@@ -127,6 +127,25 @@ pub enum Error {
         "the invitation mail could not be written ({0}); this is a bug in Herald, please report it"
     )]
     Template(String),
+
+    #[error("{} already exists; a backup never overwrites a file: choose a new name", path.display())]
+    BackupExists { path: PathBuf },
+
+    #[error("cannot write the backup {}: {source}", path.display())]
+    BackupWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{} is not a Herald backup: {detail}", path.display())]
+    NotABackup { path: PathBuf, detail: String },
+
+    #[error("{} is a backup of another Herald install, whose signing keys are in another keyring; restore it into an empty data folder (its links work only where its keys are)", path.display())]
+    BackupOfAnotherInstall { path: PathBuf },
+
+    #[error("Herald is running on {} (the window or `herald serve`); quit it, then restore", dir.display())]
+    HeraldRunning { dir: PathBuf },
 }
 
 fn pending_note(pending: usize) -> String {
@@ -163,7 +182,11 @@ impl Error {
             | Error::LinkEnded { .. }
             | Error::NoSuchKeyVersion(_)
             | Error::RetireCurrentKey(_)
-            | Error::KeyAlreadyRetired(_) => ErrorKind::Request,
+            | Error::KeyAlreadyRetired(_)
+            | Error::BackupExists { .. }
+            | Error::NotABackup { .. }
+            | Error::BackupOfAnotherInstall { .. }
+            | Error::HeraldRunning { .. } => ErrorKind::Request,
             Error::Keyring(_)
             | Error::KeyMissing { .. }
             | Error::KeyMismatch { .. }
@@ -176,7 +199,8 @@ impl Error {
             | Error::Database { .. }
             | Error::DatabaseContent { .. }
             | Error::Random(_)
-            | Error::Template(_) => ErrorKind::Environment,
+            | Error::Template(_)
+            | Error::BackupWrite { .. } => ErrorKind::Environment,
         }
     }
 

@@ -16,7 +16,7 @@ use crate::store::{self, Store};
 use crate::token::HmacKey;
 use crate::validate::{self, Email, ValidationError, MAX_NAME_LEN, MAX_TEAM_LEN};
 
-const META_INSTALL_ID: &str = "install_id";
+pub(crate) const META_INSTALL_ID: &str = "install_id";
 const SECTION_GENERAL: &str = "general";
 const SECTION_SMTP: &str = "smtp";
 
@@ -74,6 +74,8 @@ pub struct SmtpParams {
     pub allow_insecure: bool,
     /// A PEM file with an extra root certificate to trust.
     pub ca_file: Option<PathBuf>,
+    /// The envelope sender (where bounces go); the sender address when absent.
+    pub bounce_address: Option<String>,
 }
 
 impl std::fmt::Debug for SmtpParams {
@@ -86,8 +88,20 @@ impl std::fmt::Debug for SmtpParams {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("allow_insecure", &self.allow_insecure)
             .field("ca_file", &self.ca_file)
+            .field("bounce_address", &self.bounce_address)
             .finish()
     }
+}
+
+/// What saving the SMTP settings did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSaved {
+    pub settings: Smtp,
+    /// The stored password was removed because it belonged to another server or user and no
+    /// new one was given: a password is only ever handed to the server it was typed for.
+    pub password_dropped: bool,
+    /// The server keeps a copy of what it sends in the account's Sent folder.
+    pub sent_copy: Option<crate::mail::SentCopy>,
 }
 
 /// An open data folder: its store, its keyring entries, and the keys read so far.
@@ -170,6 +184,11 @@ impl Herald {
         self.store.path()
     }
 
+    /// See [`Store::watch_commits`].
+    pub fn watch_commits(&self) -> Result<crate::store::CommitWatch> {
+        self.store.watch_commits()
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
@@ -217,8 +236,10 @@ impl Herald {
         Ok(self.keyring.smtp_password()?.is_some())
     }
 
-    /// Stores the SMTP settings; the password goes to the keyring and nowhere else.
-    pub fn set_smtp(&self, params: &SmtpParams) -> Result<Smtp> {
+    /// Stores the SMTP settings; the password goes to the keyring and nowhere else. A stored
+    /// password stays only while host, port and user stay the same: it is never handed to a
+    /// server other than the one it was given for.
+    pub fn set_smtp(&self, params: &SmtpParams) -> Result<SmtpSaved> {
         let host = validate::smtp_host(&params.host)?;
         if params.port == 0 {
             return Err(ValidationError::SmtpPort.into());
@@ -241,6 +262,14 @@ impl Herald {
             .as_deref()
             .map(crate::mail::check_ca_file)
             .transpose()?;
+        let bounce_address = params
+            .bounce_address
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(Email::parse)
+            .transpose()?
+            .map(Email::into_string);
         let smtp = Smtp {
             ca_file,
             // Recorded only when it matters, so the settings say plainly that the owner chose it.
@@ -249,18 +278,33 @@ impl Herald {
             port: params.port,
             tls: params.tls,
             user,
+            bounce_address,
         };
+        let before = self.smtp()?;
+        let same_account = before.as_ref().is_some_and(|b| {
+            b.host.eq_ignore_ascii_case(&smtp.host) && b.port == smtp.port && b.user == smtp.user
+        });
         // The keyring first: if it refuses, the settings stay as they were.
+        let mut password_dropped = false;
         match (&smtp.user, &params.password) {
             (Some(_), Some(p)) => self.keyring.set_smtp_password(p)?,
+            (Some(_), None) if same_account => {}
+            (Some(_), None) => {
+                password_dropped = self.keyring.smtp_password()?.is_some();
+                self.keyring.delete_smtp_password()?;
+            }
             (None, _) => self.keyring.delete_smtp_password()?,
-            (Some(_), None) => {}
         }
         let json = serde_json::to_string(&smtp).map_err(json_err)?;
         self.store.write(|tx| {
             store::settings_set(tx, SECTION_SMTP, &json).map_err(|e| self.store.err(e))
         })?;
-        Ok(smtp)
+        let sent_copy = crate::mail::sent_copy(&self.general()?.from, &smtp.host);
+        Ok(SmtpSaved {
+            settings: smtp,
+            password_dropped,
+            sent_copy,
+        })
     }
 
     fn corrupt_setting(&self, section: &str, e: serde_json::Error) -> Error {

@@ -4,6 +4,7 @@
 //! [`Herald`], so each rule is written once: validation, the state machine, the audit log, and
 //! which secrets may leave the core (only the mailer ever receives a token or a code).
 
+mod backup;
 pub mod clock;
 pub mod error;
 mod herald;
@@ -25,9 +26,10 @@ pub mod store;
 pub mod token;
 pub mod validate;
 
+pub use backup::{Restored, REPLACED_SUFFIX};
 pub use clock::{rfc3339, Clock, Timestamp};
 pub use error::{Error, ErrorKind, Result};
-pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams};
+pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams, SmtpSaved};
 pub use invitations::{NewInvitations, RenewOutcome, DEFAULT_ROLE, MAX_BATCH};
 pub use keys::{KeyPresence, KeyStatus, KeyVersionInfo, ReissueReport, RetireReport};
 pub use links::{EndReason, LinkCheck, MintedLink};
@@ -40,4 +42,5 @@ pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
 pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
+pub use mail::{sent_copy, SentCopy};
 pub use settings::{General, Limits, Site, Smtp, TlsMode, DEFAULT_BIND};

@@ -97,12 +97,30 @@ impl Herald {
 
     /// Sets where the confirmation site listens; checked to be an `IP:port`.
     pub fn set_site_bind(&self, bind: &str) -> Result<Site> {
+        let site = self.site()?;
+        self.set_site(bind, &site.trusted_proxies)
+    }
+
+    /// Sets where the confirmation site listens and which proxies in front of it are trusted
+    /// to name the invitee's address. Checked before anything is saved.
+    pub fn set_site(&self, bind: &str, trusted_proxies: &[String]) -> Result<Site> {
         let addr: std::net::SocketAddr = bind
             .trim()
             .parse()
             .map_err(|_| ValidationError::BindAddress(bind.trim().to_owned()))?;
+        let mut proxies = Vec::<std::net::IpAddr>::new();
+        for p in trusted_proxies.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+            let ip = p
+                .trim_matches(['[', ']'])
+                .parse()
+                .map_err(|_| ValidationError::ProxyAddress(p.to_owned()))?;
+            if !proxies.contains(&ip) {
+                proxies.push(ip);
+            }
+        }
         let site = Site {
             bind: addr.to_string(),
+            trusted_proxies: proxies.iter().map(ToString::to_string).collect(),
         };
         self.save_setting(SECTION_SITE, &site)?;
         Ok(site)

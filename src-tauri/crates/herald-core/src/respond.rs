@@ -45,17 +45,23 @@ pub struct Visit<'a> {
     /// A HEAD request: only machines send those for a link in a mail.
     pub head: bool,
     pub user_agent: Option<&'a str>,
+    /// The browser said a person navigated here (`Sec-Fetch-Mode: navigate` with
+    /// `Sec-Fetch-User: ?1`, which pages cannot forge and scanners rarely imitate).
+    pub user_navigation: bool,
 }
 
 impl Visit<'_> {
     fn looks_automated(&self, invitation: &Invitation, now: Timestamp) -> bool {
         let agent = self.user_agent.unwrap_or("").to_ascii_lowercase();
+        let fast = invitation
+            .sent_at
+            .is_some_and(|sent| now - sent < SCANNER_WINDOW_SECS);
+        // Timing alone does not make a scanner: a person who was waiting for the mail opens it
+        // within seconds, and their browser says it was them.
         self.head
             || agent.is_empty()
             || SCANNER_AGENTS.iter().any(|s| agent.contains(s))
-            || invitation
-                .sent_at
-                .is_some_and(|sent| now - sent < SCANNER_WINDOW_SECS)
+            || (fast && !self.user_navigation)
     }
 }
 
@@ -180,12 +186,21 @@ impl Herald {
         self.answer(invitation.id, link_id, answer)
     }
 
-    /// Checks a typed address and code. A wrong code counts against the invitation; at
-    /// [`CODE_ATTEMPTS`] the code path locks (the link keeps working).
+    /// Checks a typed address and code. A wrong code counts against the link it was tried
+    /// for; at [`CODE_ATTEMPTS`] that link's code path locks (the link itself keeps working, and
+    /// a renewed link brings a new code with a count of its own).
+    ///
+    /// The check and the count are one write transaction, so simultaneous tries are counted
+    /// one after another and never more than [`CODE_ATTEMPTS`] wrong codes are looked at. A try
+    /// for an address with no usable code (none invited, the path locked, the link ended) runs
+    /// through the same kind of transaction, with a decoy MAC and an audit row of its own, so
+    /// it costs what a wrong code for a known address costs: timing does not tell them apart.
     pub fn check_code(&self, email: &str, code: &str) -> Result<(CodeCheck, Option<(i64, i64)>)> {
         let Ok(email) = Email::parse(email) else {
             return Ok((CodeCheck::Refused, None));
         };
+        // Which link the code would be for, and its key; the keyring is slow, so it is read
+        // before the write lock is taken.
         let found = self.store.read(|tx| {
             let Some(id) =
                 store::pending_for_email(tx, email.as_str()).map_err(|e| self.store.err(e))?
@@ -193,75 +208,89 @@ impl Herald {
                 return Ok(None);
             };
             let link = store::current_link(tx, id).map_err(|e| self.store.err(e))?;
-            let failures: u32 = store::row(
-                tx,
-                "SELECT code_failures FROM invitations WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.store.err(e))?;
             let key = match &link {
                 Some(l) => store::key_ref(tx, l.key_version).map_err(|e| self.store.err(e))?,
                 None => None,
             };
-            Ok(Some((id, link, key, failures)))
+            Ok(Some((id, link, key)))
         })?;
-        let Some((id, Some(link), Some(key_ref), failures)) = found else {
-            // Unknown address: spend what a real check spends.
-            let _ = token::verify_code(
-                decoy_key(),
-                &Claims {
-                    key_version: 0,
-                    invitation_id: 0,
-                    email: "",
-                    expires_at: 0,
-                    nonce: &[0; token::NONCE_LEN],
-                },
-                code,
-            );
-            return Ok((CodeCheck::Refused, None));
+        let target = match found {
+            Some((id, Some(link), Some(key_ref)))
+                if !key_ref.retired && link.ended_reason.is_none() =>
+            {
+                let Some(key) = self.load_key(link.key_version, &key_ref.key_id)? else {
+                    return Err(self
+                        .store
+                        .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
+                };
+                Some((id, link, key))
+            }
+            _ => None,
         };
-        if failures >= CODE_ATTEMPTS || key_ref.retired || link.ended_reason.is_some() {
-            return Ok((CodeCheck::Refused, None));
-        }
-        let Some(key) = self.load_key(link.key_version, &key_ref.key_id)? else {
-            return Err(self
-                .store
-                .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
-        };
-        let claims = claims(&link);
-        if !token::verify_code(&key, &claims, code) {
-            let now = self.clock.now();
-            self.store.write(|tx| {
-                store::exec(
+        let now = self.clock.now();
+        let right = self.store.write(|tx| {
+            let err = |e| self.store.err(e);
+            let usable = match &target {
+                Some((id, link, key)) => store::row(
                     tx,
-                    "UPDATE invitations SET code_failures = code_failures + 1 WHERE id = ?1",
-                    [id],
+                    "SELECT l.code_failures FROM links l JOIN invitations i ON i.link_id = l.id
+                     WHERE l.id = ?1 AND l.ended_at IS NULL",
+                    [link.id],
+                    |r| r.get::<_, u32>(0),
                 )
-                .map_err(|e| self.store.err(e))?;
+                .optional()
+                .map_err(err)?
+                .filter(|failures| *failures < CODE_ATTEMPTS)
+                .map(|_| (*id, link, key)),
+                None => None,
+            };
+            let Some((id, link, key)) = usable else {
+                let _ = token::verify_code(decoy_key(), &decoy_claims(), code);
                 store::audit(
                     tx,
-                    Some(id),
+                    None,
                     now,
                     Actor::Invitee,
                     "wrong-code",
                     None,
                     None,
-                    None,
+                    Some("a code was typed for an address with no usable code"),
                 )
-                .map_err(|e| self.store.err(e))?;
-                Ok(())
-            })?;
+                .map_err(err)?;
+                return Ok(None);
+            };
+            if token::verify_code(key, &claims(link), code) {
+                return Ok(Some((id, link.id, link.expires_at)));
+            }
+            store::exec(
+                tx,
+                "UPDATE links SET code_failures = code_failures + 1 WHERE id = ?1",
+                [link.id],
+            )
+            .map_err(err)?;
+            store::audit(
+                tx,
+                Some(id),
+                now,
+                Actor::Invitee,
+                "wrong-code",
+                None,
+                None,
+                None,
+            )
+            .map_err(err)?;
+            Ok(None)
+        })?;
+        let Some((id, link_id, expires_at)) = right else {
             return Ok((CodeCheck::Refused, None));
-        }
+        };
         let invitation = self.invitation(id)?;
-        let now = self.clock.now();
         let check = match invitation.status {
             Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
-            _ if now >= link.expires_at => LinkCheck::Expired(invitation),
+            _ if now >= expires_at => LinkCheck::Expired(invitation),
             _ => LinkCheck::Live(invitation),
         };
-        Ok((CodeCheck::Valid(Box::new(check)), Some((id, link.id))))
+        Ok((CodeCheck::Valid(Box::new(check)), Some((id, link_id))))
     }
 
     /// Accepts or declines with a typed address and code (checked, and counted, again).
@@ -404,6 +433,22 @@ impl Herald {
             if current_link != Some(link_id) || !pending {
                 return Ok(false);
             }
+            // The link was authenticated before this transaction began: make sure that,
+            // now, it has not ended, its time is not up and its key has not been retired.
+            let live: bool = store::row(
+                tx,
+                "SELECT l.ended_at IS NULL AND ?2 < l.expires_at AND k.retired_at IS NULL
+                 FROM links l JOIN key_versions k ON k.version = l.key_version
+                 WHERE l.id = ?1",
+                params![link_id, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.store.err(e))?
+            .unwrap_or(false);
+            if !live {
+                return Ok(false);
+            }
             let stamp = Stamp {
                 decided_at: true,
                 ..Stamp::default()
@@ -414,22 +459,21 @@ impl Herald {
                 Err(Error::IllegalTransition { .. }) => return Ok(false),
                 Err(e) => return Err(e),
             }
+            // Whoever answered had the page open: the funnel never shows more answers than
+            // openings, even when the opening itself was taken for a scanner's.
+            store::exec(
+                tx,
+                "UPDATE invitations SET opened_at = ?2 WHERE id = ?1 AND opened_at IS NULL",
+                params![id, now],
+            )
+            .map_err(|e| self.store.err(e))?;
             if let Answer::Decline { never_again: true } = answer {
                 self.opt_out_in(tx, &email, OptOutSource::NeverAgain, now)?;
             }
             Ok(true)
         })?;
         if !recorded {
-            // Say why, as the link would now.
-            let invitation = self.invitation(id)?;
-            let check = match invitation.status {
-                Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
-                Status::Revoked => LinkCheck::Revoked(invitation),
-                Status::Expired => LinkCheck::Expired(invitation),
-                // Still pending, so its link was replaced meanwhile.
-                _ => LinkCheck::Ended(EndReason::Renewed, invitation),
-            };
-            return Ok((Answered::Refused(check), None));
+            return Ok((Answered::Refused(self.why_refused(id, link_id, now)?), None));
         }
         let event = match answer {
             Answer::Accept => SiteEvent::Accepted { id },
@@ -439,10 +483,153 @@ impl Herald {
     }
 }
 
+impl Herald {
+    /// Why an answer through link `link_id` was not recorded, as the link would now say.
+    fn why_refused(&self, id: i64, link_id: i64, now: Timestamp) -> Result<LinkCheck> {
+        let link: Option<(Option<String>, Timestamp, bool)> = self.store.read(|tx| {
+            store::row(
+                tx,
+                "SELECT l.ended_reason, l.expires_at, k.retired_at IS NOT NULL
+                 FROM links l JOIN key_versions k ON k.version = l.key_version
+                 WHERE l.id = ?1",
+                [link_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.store.err(e))
+        })?;
+        let invitation = self.invitation(id)?;
+        Ok(match (invitation.status, link) {
+            (Status::Accepted | Status::Declined, _) => LinkCheck::Decided(invitation),
+            // A retired key's links cannot be vouched for any more: "not valid", as a fresh
+            // visit would say.
+            (_, Some((_, _, true)) | None) => LinkCheck::Invalid,
+            (Status::Revoked, _) => LinkCheck::Revoked(invitation),
+            (_, Some((Some(reason), _, _))) if reason == "revoked" => {
+                LinkCheck::Revoked(invitation)
+            }
+            (_, Some((Some(reason), _, _))) if reason == "reissued" => {
+                LinkCheck::Ended(EndReason::Reissued, invitation)
+            }
+            (Status::Expired, _) => LinkCheck::Expired(invitation),
+            (_, Some((_, expires_at, _))) if now >= expires_at => LinkCheck::Expired(invitation),
+            // Still pending, so its link was replaced meanwhile.
+            _ => LinkCheck::Ended(EndReason::Renewed, invitation),
+        })
+    }
+}
+
+/// What a code is checked against when there is nothing real to check it against.
+fn decoy_claims() -> Claims<'static> {
+    Claims {
+        key_version: 0,
+        invitation_id: 0,
+        email: "",
+        expires_at: 0,
+        nonce: &[0; token::NONCE_LEN],
+    }
+}
+
 /// A header value fit for the audit log: one line, bounded.
 fn one_line(s: &str, max: usize) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(max)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The answer's own transaction, raced against what can end a link between the moment
+    //! the link was authenticated and the moment the answer is written. The race is made
+    //! deterministic by calling the two halves apart, as the site does.
+
+    use super::*;
+    use crate::{Clock, InitParams, NewInvitations, OpenOptions};
+
+    const START: i64 = 1_900_000_000;
+
+    fn herald(dir: &std::path::Path, clock: &Clock) -> Herald {
+        let opts = OpenOptions {
+            data_dir: dir.join("data"),
+            keyring_service: format!(
+                "herald-respond-unit-{}-{}",
+                std::process::id(),
+                dir.file_name().unwrap().to_string_lossy()
+            ),
+            clock: clock.clone(),
+        };
+        let params = InitParams {
+            team: "Rocket Team".into(),
+            owner_name: "Ada Lovelace".into(),
+            from: "invites@example.com".into(),
+            public_url: "https://invite.example.com".into(),
+            ..InitParams::default()
+        };
+        Herald::init(opts, &params).unwrap().0
+    }
+
+    /// An invitation with a live link, and that link authenticated: (id, token, link id).
+    fn authenticated(h: &Herald) -> (i64, String, i64) {
+        let id = h
+            .create_invitations(&NewInvitations {
+                recipients: vec!["grace@example.com".into()],
+                ..NewInvitations::default()
+            })
+            .unwrap()[0]
+            .id;
+        let token = h.mint_link(id).unwrap().token.expose().to_owned();
+        let (check, link_id) = h.check_link_row(&token).unwrap();
+        assert!(matches!(check, LinkCheck::Live(_)), "{check:?}");
+        (id, token, link_id.unwrap())
+    }
+
+    #[test]
+    fn an_answer_racing_a_key_retirement_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(START);
+        let h = herald(tmp.path(), &clock);
+        let (id, _, link_id) = authenticated(&h);
+        // Meanwhile, the owner retires the key that signed the link.
+        h.rotate_key().unwrap();
+        h.retire_key(1).unwrap();
+        let (answered, event) = h.answer(id, link_id, Answer::Accept).unwrap();
+        assert_eq!(answered, Answered::Refused(LinkCheck::Invalid));
+        assert_eq!(event, None);
+        assert_ne!(h.invitation(id).unwrap().status, Status::Accepted);
+    }
+
+    #[test]
+    fn an_answer_racing_the_expiry_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(START);
+        let h = herald(tmp.path(), &clock);
+        let (id, _, link_id) = authenticated(&h);
+        // Meanwhile, the link's time runs out (nothing has swept it yet).
+        let expires_at = h.invitation(id).unwrap().expires_at;
+        clock.advance(expires_at - clock.now());
+        let (answered, _) = h.answer(id, link_id, Answer::Accept).unwrap();
+        assert!(
+            matches!(answered, Answered::Refused(LinkCheck::Expired(_))),
+            "{answered:?}"
+        );
+        assert_ne!(h.invitation(id).unwrap().status, Status::Accepted);
+    }
+
+    #[test]
+    fn an_answer_racing_a_revocation_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let clock = Clock::manual(START);
+        let h = herald(tmp.path(), &clock);
+        let (id, _, link_id) = authenticated(&h);
+        h.revoke(id).unwrap();
+        let (answered, _) = h
+            .answer(id, link_id, Answer::Decline { never_again: true })
+            .unwrap();
+        assert!(
+            matches!(answered, Answered::Refused(LinkCheck::Revoked(_))),
+            "{answered:?}"
+        );
+        assert!(!h.is_opted_out("grace@example.com").unwrap());
+    }
 }

@@ -62,6 +62,10 @@ pub struct Smtp {
     /// usual public roots are always trusted; this never turns verification off.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Where bounces go (the envelope sender, `MAIL FROM`), when not to the sender address:
+    /// a mailbox for delivery reports that nobody reads as their own.
+    #[serde(default)]
+    pub bounce_address: Option<String>,
 }
 
 /// Where the confirmation site listens, when nothing else says (`herald serve --bind`, or a
@@ -74,13 +78,29 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8750";
 pub struct Site {
     /// `IP:port` to listen on; a reverse proxy or tunnel forwards invitees here.
     pub bind: String,
+    /// Addresses of the reverse proxies or tunnels in front of the site, whose
+    /// `X-Forwarded-For` names the real invitee. Without them every invitee arriving through
+    /// a tunnel would share the tunnel's one rate limit.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Site {
     fn default() -> Site {
         Site {
             bind: DEFAULT_BIND.to_owned(),
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl Site {
+    /// The trusted proxies as addresses (each was checked when saved).
+    pub fn trusted_proxy_ips(&self) -> Vec<std::net::IpAddr> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect()
     }
 }
 

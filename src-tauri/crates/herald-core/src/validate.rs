@@ -68,6 +68,8 @@ pub enum ValidationError {
     },
     #[error("\"{0}\" is not an address to listen on; write an IP address and a port, like 127.0.0.1:8750 (or 0.0.0.0:8750 for every network interface)")]
     BindAddress(String),
+    #[error("{0:?} is not an IP address; a trusted proxy is named by its address, like 127.0.0.1 or ::1")]
+    ProxyAddress(String),
     #[error("cannot use {path} as a CA certificate: {reason}")]
     CaFile { path: String, reason: String },
     #[error("a password needs a user name: add --user NAME")]

@@ -408,8 +408,9 @@ fn smtp_password_goes_to_the_keyring_only() {
         password: Some(Zeroizing::new(password.into())),
         allow_insecure: false,
         ca_file: None,
+        bounce_address: None,
     };
-    let smtp = h.set_smtp(&p).unwrap();
+    let smtp = h.set_smtp(&p).unwrap().settings;
     assert_eq!(smtp.host, "smtp.example.com");
     assert!(h.has_smtp_password().unwrap());
     assert_eq!(
@@ -443,6 +444,101 @@ fn smtp_password_goes_to_the_keyring_only() {
     };
     h.set_smtp(&local).unwrap();
     assert!(!h.has_smtp_password().unwrap(), "no user, no password kept");
+}
+
+/// A stored password is for the server and user it was typed for: saving the settings with
+/// another host, port or user and no new password removes it, so it can never be handed to
+/// a server the owner did not give it to. Other changes keep it.
+#[test]
+fn the_smtp_password_never_follows_a_changed_server() {
+    let f = Fixture::new();
+    let h = f.init();
+    let p = SmtpParams {
+        host: "smtp.example.com".into(),
+        port: 587,
+        tls: TlsMode::Starttls,
+        user: Some("owner".into()),
+        password: Some(Zeroizing::new("hunter2 for example.com".into())),
+        allow_insecure: false,
+        ca_file: None,
+        bounce_address: None,
+    };
+    assert!(!h.set_smtp(&p).unwrap().password_dropped);
+    let keep = SmtpParams {
+        password: None,
+        ..p.clone()
+    };
+    // The same server and user, another TLS mode and bounce address: kept.
+    let saved = h
+        .set_smtp(&SmtpParams {
+            host: "SMTP.EXAMPLE.COM".into(),
+            tls: TlsMode::Tls,
+            bounce_address: Some("bounces@example.com".into()),
+            ..keep.clone()
+        })
+        .unwrap();
+    assert!(!saved.password_dropped);
+    assert!(h.has_smtp_password().unwrap());
+    for changed in [
+        SmtpParams {
+            host: "mail.attacker.example".into(),
+            ..keep.clone()
+        },
+        SmtpParams {
+            port: 2525,
+            ..keep.clone()
+        },
+        SmtpParams {
+            user: Some("someone-else".into()),
+            ..keep.clone()
+        },
+    ] {
+        h.set_smtp(&p).unwrap();
+        let saved = h.set_smtp(&changed).unwrap();
+        assert!(saved.password_dropped, "{changed:?}");
+        assert!(!h.has_smtp_password().unwrap(), "{changed:?}");
+        // Saving again says nothing more was removed.
+        assert!(!h.set_smtp(&changed).unwrap().password_dropped);
+    }
+    // A new server with its own password keeps that one.
+    let own = SmtpParams {
+        host: "smtp.elsewhere.example".into(),
+        password: Some(Zeroizing::new("its own".into())),
+        ..p.clone()
+    };
+    assert!(!h.set_smtp(&own).unwrap().password_dropped);
+    assert_eq!(
+        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        "its own"
+    );
+}
+
+/// Mail services that file a copy of everything they send are named when the settings point
+/// at them, whether by the sender's domain or the server.
+#[test]
+fn a_server_that_keeps_sent_copies_is_named() {
+    let f = Fixture::new();
+    let h = f.init();
+    let p = SmtpParams {
+        host: "smtp.gmail.com".into(),
+        port: 587,
+        tls: TlsMode::Starttls,
+        user: None,
+        password: None,
+        allow_insecure: false,
+        ca_file: None,
+        bounce_address: None,
+    };
+    let saved = h.set_smtp(&p).unwrap();
+    let copy = saved.sent_copy.expect("gmail keeps copies");
+    assert!(copy.to_string().contains("Sent folder"), "{copy}");
+    let saved = h
+        .set_smtp(&SmtpParams {
+            host: "smtp.postmarkapp.com".into(),
+            ..p
+        })
+        .unwrap();
+    assert_eq!(saved.sent_copy, None);
 }
 
 #[test]
@@ -589,4 +685,182 @@ fn mails_per_address_are_limited_per_day_and_month() {
     );
     f.clock.advance(30 * DAY);
     h.renew(id, None).unwrap();
+}
+
+fn wrong_code_rows(f: &Fixture, id: Option<i64>) -> i64 {
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    db.query_row(
+        "SELECT count(*) FROM audit WHERE action = 'wrong-code' AND invitation_id IS ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Five wrong codes lock the code path of that link only: a renewed invitation mails a new
+/// code, which starts a count of its own. Before, anyone who knew an invitee's address could
+/// deny them the code path for good.
+#[test]
+fn a_renewed_code_starts_a_new_count() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["grace@example.com"])[0];
+    deliver(&h);
+    let code = h.mint_link(id).unwrap().code.expose().to_owned();
+    for _ in 0..herald_core::CODE_ATTEMPTS {
+        let (check, _) = h.check_code("grace@example.com", "ZZZZZZZZ").unwrap();
+        assert_eq!(check, herald_core::CodeCheck::Refused);
+    }
+    // Locked: even the right code is refused now; resending the same mail keeps the count.
+    let (check, _) = h.check_code("grace@example.com", &code).unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+    h.resend(id).unwrap();
+    deliver(&h);
+    let (check, _) = h.check_code("grace@example.com", &code).unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+
+    h.renew(id, None).unwrap();
+    deliver(&h);
+    let fresh = h.mint_link(id).unwrap().code.expose().to_owned();
+    assert_ne!(fresh, code);
+    let (check, _) = h.check_code("grace@example.com", &fresh).unwrap();
+    assert!(
+        matches!(check, herald_core::CodeCheck::Valid(ref c) if matches!(**c, LinkCheck::Live(_))),
+        "{check:?}"
+    );
+    // The old code stays dead.
+    let (check, _) = h.check_code("grace@example.com", &code).unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+}
+
+/// The check and the count are one step: ten wrong codes at once, each from its own
+/// connection (as from separate processes), are looked at one after another, so no more
+/// than five are ever checked and then the right one is refused too.
+#[test]
+fn simultaneous_wrong_codes_are_all_counted() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["grace@example.com"])[0];
+    deliver(&h);
+    let code = h.mint_link(id).unwrap().code.expose().to_owned();
+    let handles: Vec<Herald> = (0..10).map(|_| f.reopen()).collect();
+    // Each handle reads its key once before the race, as a running site would have.
+    for hh in &handles {
+        hh.check_link("warm-up").unwrap();
+        hh.mint_link(id).unwrap();
+    }
+    let barrier = std::sync::Barrier::new(handles.len());
+    std::thread::scope(|s| {
+        for hh in &handles {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                let (check, _) = hh.check_code("grace@example.com", "ZZZZZZZZ").unwrap();
+                assert_eq!(check, herald_core::CodeCheck::Refused);
+            });
+        }
+    });
+    assert_eq!(
+        wrong_code_rows(&f, Some(id)),
+        i64::from(herald_core::CODE_ATTEMPTS),
+        "exactly five wrong codes were looked at and counted"
+    );
+    let (check, _) = h.check_code("grace@example.com", &code).unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+}
+
+/// A code typed for an address with no open invitation goes through the same kind of write
+/// as a wrong code for a known address (one audit row), so it costs the same time: how long
+/// the answer takes does not tell who has been invited.
+#[test]
+fn a_code_for_an_unknown_address_costs_what_a_wrong_one_costs() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["grace@example.com"])[0];
+    deliver(&h);
+    let (check, _) = h.check_code("nobody@example.com", "ZZZZZZZZ").unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+    assert_eq!(wrong_code_rows(&f, None), 1);
+    let (check, _) = h.check_code("grace@example.com", "ZZZZZZZZ").unwrap();
+    assert_eq!(check, herald_core::CodeCheck::Refused);
+    assert_eq!(wrong_code_rows(&f, Some(id)), 1);
+    // The anonymous row never names the address that was typed.
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    let detail: String = db
+        .query_row(
+            "SELECT detail FROM audit WHERE invitation_id IS NULL AND action = 'wrong-code'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!detail.contains("nobody"), "{detail}");
+    // The owner's history of the invitation shows only what concerns it.
+    assert_eq!(
+        h.history(id)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "wrong-code")
+            .count(),
+        1
+    );
+}
+
+/// Answering marks the invitation opened: the funnel never shows more answers than openings,
+/// even when the opening was taken for a scanner's.
+#[test]
+fn an_answer_marks_the_invitation_opened() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["grace@example.com"])[0];
+    deliver(&h);
+    let token = token_for(&h, id);
+    let (check, _) = h
+        .visit_link(
+            &token,
+            herald_core::Visit {
+                head: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(matches!(check, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some()));
+    let (answered, _) = h
+        .answer_link(&token, herald_core::Answer::Accept)
+        .unwrap();
+    assert!(matches!(answered, herald_core::Answered::Done(ref i) if i.opened_at == Some(START)));
+}
+
+/// A person who opens the link seconds after the mail arrives is not taken for a scanner on
+/// timing alone: their browser says a person navigated there. Without that, the timing
+/// still counts.
+#[test]
+fn a_quick_person_is_not_taken_for_a_scanner() {
+    let f = Fixture::new();
+    let h = f.init();
+    let ids = invite(&h, &["grace@example.com", "alan@example.com"]);
+    deliver(&h);
+    deliver(&h);
+    let browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36";
+    let (person, _) = h
+        .visit_link(
+            &token_for(&h, ids[0]),
+            herald_core::Visit {
+                head: false,
+                user_agent: Some(browser),
+                user_navigation: true,
+            },
+        )
+        .unwrap();
+    assert!(matches!(person, LinkCheck::Live(ref i) if i.opened_at.is_some() && i.scanned_at.is_none()));
+    let (machine, _) = h
+        .visit_link(
+            &token_for(&h, ids[1]),
+            herald_core::Visit {
+                head: false,
+                user_agent: Some(browser),
+                user_navigation: false,
+            },
+        )
+        .unwrap();
+    assert!(matches!(machine, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some()));
 }

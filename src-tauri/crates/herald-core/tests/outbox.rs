@@ -114,6 +114,7 @@ fn point_smtp(
         password: login.map(|(_, p)| zeroize::Zeroizing::new(p.to_owned())),
         allow_insecure: false,
         ca_file: ca,
+        bounce_address: None,
     })
     .unwrap();
 }
@@ -189,6 +190,27 @@ fn invitations_arrive_complete_and_only_at_the_invitee() {
         .expect("a message for grace");
     // One recipient, the invitee: no copy to the owner, no Bcc.
     assert_eq!(grace.matches("X-Rcpt-Args:").count(), 1);
+    // smtp-sink offers DSN (RFC 3461): a bounce is asked for only on failure and with the
+    // headers alone, so a late bounce never carries the link back to a mailbox; ENVID ties it
+    // to this mail. The greeting names the sender's domain, never this machine.
+    assert_eq!(
+        header(grace, "X-Rcpt-Args"),
+        Some("<grace@example.com> NOTIFY=FAILURE")
+    );
+    let mail_args = header(grace, "X-Mail-Args").unwrap();
+    assert!(
+        mail_args.starts_with("<invites@example.com> ")
+            && mail_args.contains(" RET=HDRS")
+            && mail_args.contains(" ENVID="),
+        "{mail_args}"
+    );
+    assert_eq!(header(grace, "X-Helo-Args"), Some("example.com"));
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let machine = machine.trim();
+    assert!(
+        machine.is_empty() || !grace.contains(machine),
+        "the mail names this machine ({machine}):\n{grace}"
+    );
     assert!(!grace.contains("Bcc:") && !grace.contains("ada@example.com>\nX-Rcpt"));
     assert_eq!(
         header(grace, "From"),
@@ -248,6 +270,60 @@ fn invitations_arrive_complete_and_only_at_the_invitee() {
     assert!(matches!(f.herald.check_link(&token).unwrap(), LinkCheck::Live(i) if i.id == ids[0]));
     let code = f.herald.mint_link(ids[0]).unwrap().code.expose_grouped();
     assert!(body.contains(&format!("type this code: {code}")), "{body}");
+}
+
+#[test]
+fn bounces_go_to_the_bounce_address_and_dsn_is_asked_only_where_offered() {
+    let f = fixture();
+    // -N: this server does not announce DSN, so no DSN parameter may be sent to it.
+    let sink = Sink::start(f.port, &f.root.join("mail"), &["-N"]);
+    let saved = f
+        .herald
+        .set_smtp(&SmtpParams {
+            host: "127.0.0.1".into(),
+            port: f.port,
+            tls: TlsMode::None,
+            user: None,
+            password: None,
+            allow_insecure: false,
+            ca_file: None,
+            bounce_address: Some(" Bounces@Example.com ".into()),
+        })
+        .unwrap();
+    assert_eq!(
+        saved.settings.bounce_address.as_deref(),
+        Some("bounces@example.com")
+    );
+    let id = invite(&f.herald, &["grace@example.com"], None)[0];
+    let _worker = Worker::start(&f.herald);
+    wait_for(&f.herald, id, Status::Sent);
+    let messages = sink.messages();
+    let grace = &messages[0];
+    assert_eq!(header(grace, "X-Mail-Args"), Some("<bounces@example.com>"));
+    assert_eq!(header(grace, "X-Rcpt-Args"), Some("<grace@example.com>"));
+    // The mail itself still comes from the sender; only the envelope changed.
+    assert_eq!(
+        header(grace, "From"),
+        Some("\"Ada Lovelace\" <invites@example.com>")
+    );
+
+    // A bounce address must be an address, and a refused one changes nothing.
+    let before = f.herald.smtp().unwrap();
+    let e = f
+        .herald
+        .set_smtp(&SmtpParams {
+            host: "127.0.0.1".into(),
+            port: f.port,
+            tls: TlsMode::None,
+            user: None,
+            password: None,
+            allow_insecure: false,
+            ca_file: None,
+            bounce_address: Some("bounces at example".into()),
+        })
+        .unwrap_err();
+    assert!(e.to_string().contains("not an email address"), "{e}");
+    assert_eq!(f.herald.smtp().unwrap(), before);
 }
 
 #[test]

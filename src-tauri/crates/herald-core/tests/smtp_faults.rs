@@ -200,6 +200,7 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
             password: None,
             allow_insecure: false,
             ca_file: None,
+            bounce_address: None,
         })
         .unwrap();
 

@@ -34,6 +34,10 @@ pub struct SiteConfig {
 pub struct Limits {
     pages: DefaultKeyedRateLimiter<IpAddr>,
     codes: DefaultKeyedRateLimiter<IpAddr>,
+    /// `/healthz` has a budget of its own, as large as the pages': an uptime monitor behind
+    /// the same address as invitees does not use up theirs, and a flood of health checks
+    /// still meets a wall.
+    health: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl Limits {
@@ -45,22 +49,39 @@ impl Limits {
         Limits {
             pages: RateLimiter::keyed(quota(PAGE_BURST, PAGE_PER_MINUTE)),
             codes: RateLimiter::keyed(quota(CODE_BURST, CODE_PER_MINUTE)),
+            health: RateLimiter::keyed(quota(PAGE_BURST, PAGE_PER_MINUTE)),
         }
     }
 
     /// Forgets clients that have been quiet long enough to be back at a full burst: the
     /// memory a flood of addresses takes does not stay.
     pub fn forget_quiet(&self) {
-        self.pages.retain_recent();
-        self.codes.retain_recent();
-        self.pages.shrink_to_fit();
-        self.codes.shrink_to_fit();
+        for limiter in [&self.pages, &self.codes, &self.health] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits::new()
+    }
+}
+
+/// The key a client is counted under. An IPv4 client is its address. An IPv6 client is its
+/// /64 network: one subscriber usually gets a whole /64 (2^64 addresses), so counting single
+/// addresses would hand an attacker that many fresh buckets. An IPv4 address written in IPv6
+/// form (`::ffff:a.b.c.d`) counts as itself.
+pub fn rate_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+                v6.to_bits() & !((1u128 << 64) - 1),
+            )),
+        },
     }
 }
 
@@ -97,12 +118,12 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path() == "/healthz" {
-        return next.run(request).await;
-    }
-    let ip = client_ip(peer.ip(), request.headers(), &guard.config);
-    let limiter = if request.uri().path() == "/code" && request.method() == Method::POST {
+    let ip = rate_key(client_ip(peer.ip(), request.headers(), &guard.config));
+    let path = request.uri().path();
+    let limiter = if path == "/code" && request.method() == Method::POST {
         &guard.limits.codes
+    } else if path == "/healthz" {
+        &guard.limits.health
     } else {
         &guard.limits.pages
     };

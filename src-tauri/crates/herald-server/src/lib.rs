@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutLayer;
 
-pub use hardening::{client_ip, SiteConfig};
+pub use hardening::{client_ip, rate_key, SiteConfig};
 use hardening::{Guard, Limits};
 use pages::Page;
 
@@ -58,7 +58,19 @@ pub type Events = Arc<dyn Fn(SiteEvent) + Send + Sync>;
 struct App {
     herald: Arc<Herald>,
     events: Events,
+    health: Arc<Health>,
 }
+
+/// What `/healthz` says, kept up to date off the request path: a flood of health checks
+/// reads nothing and costs no more than the rate limit lets through.
+struct Health {
+    /// Which Herald answers: the window checks it against its own (see `Herald::instance_tag`).
+    instance: String,
+    store_ok: std::sync::atomic::AtomicBool,
+}
+
+/// How often the health answer is brought up to date.
+const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
 /// Loopback by default: exposing the site is a decision the owner makes with `--bind`.
 pub use herald_core::DEFAULT_BIND;
@@ -100,13 +112,22 @@ pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router
         config: Arc::new(config),
         limits: limits.clone(),
     };
-    let app = App { herald, events };
+    let health = Arc::new(Health {
+        instance: herald.instance_tag(),
+        store_ok: std::sync::atomic::AtomicBool::new(herald.general().is_ok()),
+    });
+    keep_health(&health, &herald);
+    let app = App {
+        herald,
+        events,
+        health,
+    };
     Router::new()
         .route("/i/{token}", get(link_page).post(link_answer))
         .route("/i/{token}/ask", axum::routing::post(link_ask))
         .route("/code", get(code_page).post(code_answer))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
-        .route("/healthz", get(health))
+        .route("/healthz", get(healthz))
         .fallback(not_found)
         .with_state(app)
         .layer(middleware::from_fn_with_state(guard, hardening::guard))
@@ -131,6 +152,28 @@ fn forget_quiet_clients(limits: &Arc<Limits>) {
                 Some(limits) => limits.forget_quiet(),
                 None => break,
             }
+        }
+    });
+}
+
+/// Every few seconds, checks that the store answers; stops when the router is dropped.
+fn keep_health(health: &Arc<Health>, herald: &Arc<Herald>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (weak, herald) = (Arc::downgrade(health), Arc::downgrade(herald));
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(HEALTH_EVERY).await;
+            let (Some(health), Some(herald)) = (weak.upgrade(), herald.upgrade()) else {
+                break;
+            };
+            let ok = tokio::task::spawn_blocking(move || herald.general().is_ok())
+                .await
+                .unwrap_or(false);
+            health
+                .store_ok
+                .store(ok, std::sync::atomic::Ordering::Relaxed);
         }
     });
 }
@@ -307,10 +350,17 @@ async fn link_page(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let head = method == Method::HEAD;
+    let user_navigation = headers
+        .get("sec-fetch-mode")
+        .is_some_and(|v| v.as_bytes() == b"navigate")
+        && headers
+            .get("sec-fetch-user")
+            .is_some_and(|v| v.as_bytes() == b"?1");
     let visited = for_token(&app, &token, move |h, t| {
         let visit = Visit {
             head,
             user_agent: agent.as_deref(),
+            user_navigation,
         };
         h.visit_link(t, visit)
     })
@@ -512,23 +562,73 @@ async fn unsubscribe_page(State(app): State<App>, LinkToken(token): LinkToken) -
     Page::unsubscribe_confirm(&g, format!("/u/{token}")).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct UnsubscribeFields {
     form: Option<String>,
     #[serde(rename = "List-Unsubscribe")]
     list_unsubscribe: Option<String>,
 }
 
+impl UnsubscribeFields {
+    /// RFC 8058's one click (`List-Unsubscribe=One-Click`), or the confirm page's button.
+    fn confirmed(&self) -> bool {
+        self.list_unsubscribe.as_deref() == Some("One-Click")
+            || self.form.as_deref() == Some("unsubscribe")
+    }
+}
+
+/// The unsubscribe POST's fields, urlencoded (the page's button, and most mail providers) or
+/// `multipart/form-data`, which RFC 8058 says the one-click POST SHOULD be. Both are bounded
+/// by the same body limit; `None` for anything that cannot be read.
+struct UnsubscribeForm(Option<UnsubscribeFields>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for UnsubscribeForm {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            });
+        if !multipart {
+            let form = Form::<UnsubscribeFields>::from_request(request, state).await;
+            return Ok(UnsubscribeForm(form.ok().map(|Form(f)| f)));
+        }
+        let Ok(mut parts) = axum::extract::Multipart::from_request(request, state).await else {
+            return Ok(UnsubscribeForm(None));
+        };
+        let mut fields = UnsubscribeFields::default();
+        loop {
+            match parts.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().map(str::to_owned);
+                    let Ok(value) = field.text().await else {
+                        return Ok(UnsubscribeForm(None));
+                    };
+                    match name.as_deref() {
+                        Some("List-Unsubscribe") => fields.list_unsubscribe = Some(value),
+                        Some("form") => fields.form = Some(value),
+                        _ => {}
+                    }
+                }
+                Ok(None) => return Ok(UnsubscribeForm(Some(fields))),
+                Err(_) => return Ok(UnsubscribeForm(None)),
+            }
+        }
+    }
+}
+
 async fn unsubscribe(
     State(app): State<App>,
     LinkToken(token): LinkToken,
-    form: Result<Form<UnsubscribeFields>, FormRejection>,
+    UnsubscribeForm(fields): UnsubscribeForm,
 ) -> Response {
-    let ok = form.is_ok_and(|Form(f)| {
-        f.list_unsubscribe.as_deref() == Some("One-Click")
-            || f.form.as_deref() == Some("unsubscribe")
-    });
-    if !ok {
+    if !fields.is_some_and(|f| f.confirmed()) {
         return bad_form();
     }
     let (g, result) = match for_token(&app, &token, |h, t| h.unsubscribe(t)).await {
@@ -545,30 +645,28 @@ async fn unsubscribe(
 }
 
 #[derive(Debug, Serialize)]
-struct Health {
+struct HealthBody<'a> {
     status: &'static str,
     version: &'static str,
-    /// Which Herald answers: the window checks it against its own (see `Herald::instance_tag`).
-    instance: String,
+    instance: &'a str,
 }
 
-/// 200 when the store answers, 503 otherwise; says nothing about invitations.
-async fn health(State(app): State<App>) -> (StatusCode, Json<Health>) {
-    let herald = app.herald.clone();
-    let ok = tokio::task::spawn_blocking(move || herald.general().is_ok())
-        .await
-        .unwrap_or(false);
+/// 200 when the store answered at the last check, 503 otherwise; says nothing about
+/// invitations and reads nothing now.
+async fn healthz(State(app): State<App>) -> Response {
+    let ok = app
+        .health
+        .store_ok
+        .load(std::sync::atomic::Ordering::Relaxed);
     let (code, status) = if ok {
         (StatusCode::OK, "ok")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    (
-        code,
-        Json(Health {
-            status,
-            version: env!("CARGO_PKG_VERSION"),
-            instance: app.herald.instance_tag(),
-        }),
-    )
+    let body = HealthBody {
+        status,
+        version: env!("CARGO_PKG_VERSION"),
+        instance: &app.health.instance,
+    };
+    (code, Json(body)).into_response()
 }

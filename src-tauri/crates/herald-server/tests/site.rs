@@ -541,3 +541,95 @@ fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
     assert_eq!(limited.header("retry-after"), Some("60"));
     assert!(limited.header("content-security-policy").is_some());
 }
+
+/// RFC 8058 says the one-click POST SHOULD be `multipart/form-data`; some providers send it
+/// that way, others urlencoded. Both opt the address out through the real server.
+#[test]
+fn one_click_unsubscribe_takes_multipart_too() {
+    let s = site();
+    let (id, _) = s.invite("grace@example.com", None);
+    let unsub = s.herald.mint_link(id).unwrap().unsubscribe.expose().to_owned();
+    let multipart = |fields: &[(&str, &str)]| {
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str("--XyZ--\r\n");
+        got(agent()
+            .post(&format!("{}/u/{unsub}", s.base))
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .send(body))
+    };
+    // Without the field, or with another value, nothing happens.
+    assert_eq!(multipart(&[("List-Unsubscribe", "Not-Now")]).status, 400);
+    assert_eq!(multipart(&[]).status, 400);
+    let garbled = got(agent()
+        .post(&format!("{}/u/{unsub}", s.base))
+        .header("Content-Type", "multipart/form-data; boundary=XyZ")
+        .send("--XyZ\r\nno headers, no end"));
+    assert_eq!(garbled.status, 400);
+    assert!(!s.herald.is_opted_out("grace@example.com").unwrap());
+    assert_eq!(s.status(id), Status::Queued);
+
+    let done = multipart(&[("List-Unsubscribe", "One-Click")]);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(s.herald.is_opted_out("grace@example.com").unwrap());
+    assert_eq!(s.status(id), Status::Revoked);
+
+    // The urlencoded form still works, for another address.
+    let (other, _) = s.invite("alan@example.com", None);
+    let unsub = s.herald.mint_link(other).unwrap().unsubscribe.expose().to_owned();
+    let done = s.post(&format!("/u/{unsub}"), &[("List-Unsubscribe", "One-Click")]);
+    assert_eq!(done.status, 200);
+    assert!(s.herald.is_opted_out("alan@example.com").unwrap());
+}
+
+/// An IPv6 subscriber usually holds a whole /64: its addresses share one limit, so an attacker
+/// cannot walk through 2^64 fresh buckets. A neighbouring /64 has its own.
+#[test]
+fn ipv6_clients_are_limited_by_their_64() {
+    let s = site_with(
+        "Rocket Team",
+        "Ada Lovelace",
+        SiteConfig {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        },
+    );
+    let get_as = |ip: &str| {
+        got(agent()
+            .get(&format!("{}/code", s.base))
+            .header("X-Forwarded-For", ip)
+            .call())
+        .status
+    };
+    // 70 requests, each from another address in 2001:db8:1:2::/64.
+    let statuses: Vec<u16> = (0..70)
+        .map(|i| get_as(&format!("2001:db8:1:2:{i:x}:{:x}::1", (i * 7919) % 65_536)))
+        .collect();
+    assert!(statuses[..60].iter().all(|&c| c == 200), "{statuses:?}");
+    assert_eq!(statuses[69], 429, "{statuses:?}");
+    assert_eq!(get_as("2001:db8:1:2:ffff:ffff:ffff:ffff"), 429);
+    // The next /64 over, and an IPv4 client, are not affected.
+    assert_eq!(get_as("2001:db8:1:3::1"), 200);
+    assert_eq!(get_as("198.51.100.7"), 200);
+    assert_eq!(
+        herald_server::rate_key("::ffff:198.51.100.7".parse().unwrap()),
+        "198.51.100.7".parse::<std::net::IpAddr>().unwrap()
+    );
+}
+
+/// `/healthz` is rate limited like every page, with a budget of its own, and answers from
+/// what it last found rather than reading the store for each request.
+#[test]
+fn health_checks_are_rate_limited() {
+    let s = site();
+    let statuses: Vec<u16> = (0..70)
+        .map(|_| got(agent().get(&format!("{}/healthz", s.base)).call()).status)
+        .collect();
+    assert!(statuses[..60].iter().all(|&c| c == 200), "{statuses:?}");
+    assert_eq!(statuses[69], 429, "{statuses:?}");
+    // Its own budget: the pages still answer this client.
+    assert_eq!(s.get("/code").status, 200);
+}

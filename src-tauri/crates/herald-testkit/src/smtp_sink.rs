@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 /// Starts smtp-sink on 127.0.0.1:`port`, writing each message it takes to a file in `dump`
 /// (made if missing), and returns once it accepts connections. `extra`: more options, such as
 /// `["-r", "RCPT"]` (soft 4xx), `["-f", "RCPT"]` (hard 5xx) or `["-w", "1"]` (wait a second
-/// before answering DATA). Each file holds `X-Rcpt-Args: <ADDRESS>` and the message.
+/// before answering DATA). Each file holds `X-Rcpt-Args: <ADDRESS> [PARAMETERS]`,
+/// `X-Mail-Args` (the envelope sender and MAIL parameters), `X-Helo-Args` and the message.
 pub fn start_smtp_sink(port: u16, dump: &Path, extra: &[&str]) -> Child {
     std::fs::create_dir_all(dump).unwrap();
     let mut sink = Command::new("/usr/sbin/smtp-sink");

@@ -4,6 +4,7 @@
 
 mod compose;
 mod probe;
+mod sent_copy;
 mod transport;
 mod worker;
 
@@ -12,5 +13,6 @@ pub use compose::{
     Rendered, PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
 };
 pub use probe::{TestMail, TestMailError};
+pub use sent_copy::{sent_copy, SentCopy};
 pub use transport::{check_ca_file, MailError, Mailer};
 pub use worker::{run_outbox, OutboxEvent, Progress, IN_FLIGHT};

@@ -40,7 +40,7 @@ impl Herald {
         let message_id = new_message_id(&general.from);
         let message = test_message(&general, to.as_str(), &message_id)?;
         let password = self.keyring().smtp_password().map_err(crate::Error::from)?;
-        let mailer = Mailer::new(&smtp, password)?;
+        let mailer = Mailer::new(&smtp, &general.from, password)?;
         let delivery = mailer.send(&message).await;
         mailer.close_idle().await;
         match delivery {

@@ -13,12 +13,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
-use lettre::Message;
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::extension::{
+    ClientId, Extension, MailBodyParameter, MailParameter, RcptParameter,
+};
+use lettre::transport::smtp::response::Response;
+use lettre::{Address, Message};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -62,6 +67,10 @@ pub struct Mailer {
 
 struct Inner {
     settings: Smtp,
+    sender: String,
+    /// The address bounces go to (`MAIL FROM`): the bounce address of the settings, or else
+    /// the sender.
+    envelope_from: Address,
     credentials: Option<Credentials>,
     tls: TlsSetup,
     hello: ClientId,
@@ -77,8 +86,15 @@ enum TlsSetup {
 }
 
 struct Idle {
-    session: AsyncSmtpConnection,
+    session: Session,
     since: Instant,
+}
+
+/// An open SMTP session and what its server offers beyond what lettre tracks.
+struct Session {
+    conn: AsyncSmtpConnection,
+    /// The server announced DSN (RFC 3461): bounces can be asked to carry headers only.
+    dsn: bool,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -101,8 +117,20 @@ enum Problem {
 }
 
 impl Mailer {
-    /// Sessions are opened when first needed, so this never touches the network.
-    pub fn new(settings: &Smtp, password: Option<Zeroizing<String>>) -> Result<Mailer, MailError> {
+    /// Sessions are opened when first needed, so this never touches the network. `sender` is
+    /// the From address: its domain is the name Herald greets the server with (EHLO), so the
+    /// greeting says nothing about the machine Herald runs on, and it receives bounces unless
+    /// the settings name a bounce address.
+    pub fn new(
+        settings: &Smtp,
+        sender: &str,
+        password: Option<Zeroizing<String>>,
+    ) -> Result<Mailer, MailError> {
+        let parse = |a: &str| -> Result<Address, MailError> {
+            a.parse().map_err(|_| MailError::Address(a.to_owned()))
+        };
+        let envelope_from = parse(settings.bounce_address.as_deref().unwrap_or(sender))?;
+        let hello = ClientId::Domain(parse(sender)?.domain().to_owned());
         let tls = match settings.tls {
             TlsMode::Starttls => TlsSetup::Starttls(tls_parameters(settings)?),
             TlsMode::Tls => {
@@ -121,9 +149,11 @@ impl Mailer {
         Ok(Mailer {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
+                sender: sender.to_owned(),
+                envelope_from,
                 credentials,
                 tls,
-                hello: ClientId::default(),
+                hello,
                 idle: Mutex::new(Vec::new()),
             }),
         })
@@ -133,6 +163,10 @@ impl Mailer {
         &self.inner.settings
     }
 
+    pub fn sender(&self) -> &str {
+        &self.inner.sender
+    }
+
     /// Sends one message and says what the server made of it, in the server's own words.
     pub async fn send(&self, message: &Message) -> Delivery {
         let message_id = message
@@ -140,12 +174,28 @@ impl Mailer {
             .get_raw("Message-ID")
             .unwrap_or_default()
             .to_owned();
+        let envelope = match Envelope::new(
+            Some(self.inner.envelope_from.clone()),
+            message.envelope().to().to_vec(),
+        ) {
+            Ok(e) => e,
+            Err(e) => {
+                return Delivery::Failed {
+                    reason: one_line(&format!("the mail has no recipient: {e}")),
+                }
+            }
+        };
         let body = message.formatted();
         let mut session = match self.checkout().await {
             Ok(s) => s,
             Err(p) => return p.delivery(),
         };
-        match tokio::time::timeout(TIMEOUT, session.send(message.envelope(), &body)).await {
+        if let Some(reason) = unsupported(&session, &envelope, &body) {
+            self.checkin(session);
+            return Delivery::Failed { reason };
+        }
+        let sent = transaction(&mut session, &envelope, &message_id, &body);
+        match tokio::time::timeout(TIMEOUT, sent).await {
             Ok(Ok(response)) => {
                 self.checkin(session);
                 let words: Vec<&str> = response.message().collect();
@@ -155,7 +205,7 @@ impl Mailer {
                     reply: reply.trim().to_owned(),
                 }
             }
-            // lettre has closed the session after any error; it is dropped here.
+            // The session has been closed after any error; it is dropped here.
             Ok(Err(e)) => Problem::Smtp(e).delivery(),
             Err(_) => Problem::Timeout("sending the message").delivery(),
         }
@@ -165,7 +215,7 @@ impl Mailer {
     pub async fn close_idle(&self) {
         let idle = std::mem::take(&mut *self.idle());
         for mut i in idle {
-            let _ = tokio::time::timeout(Duration::from_secs(5), i.session.quit()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), i.session.conn.quit()).await;
         }
     }
 
@@ -174,7 +224,7 @@ impl Mailer {
         self.inner.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn checkout(&self) -> Result<AsyncSmtpConnection, Problem> {
+    async fn checkout(&self) -> Result<Session, Problem> {
         loop {
             let Some(mut idle) = self.idle().pop() else {
                 return tokio::time::timeout(TIMEOUT, self.open())
@@ -186,18 +236,18 @@ impl Mailer {
                 return Ok(idle.session);
             }
             if age < CLOSE_AFTER
-                && tokio::time::timeout(TIMEOUT, idle.session.test_connected())
+                && tokio::time::timeout(TIMEOUT, idle.session.conn.test_connected())
                     .await
                     .unwrap_or(false)
             {
                 return Ok(idle.session);
             }
-            idle.session.abort().await;
+            idle.session.conn.abort().await;
         }
     }
 
-    fn checkin(&self, session: AsyncSmtpConnection) {
-        if !session.has_broken() {
+    fn checkin(&self, session: Session) {
+        if !session.conn.has_broken() {
             self.idle().push(Idle {
                 session,
                 since: Instant::now(),
@@ -206,7 +256,7 @@ impl Mailer {
     }
 
     /// Connects (TCP_NODELAY), says EHLO, secures the session as configured and logs in.
-    async fn open(&self) -> Result<AsyncSmtpConnection, Problem> {
+    async fn open(&self) -> Result<Session, Problem> {
         let inner = &self.inner;
         let (host, port) = (inner.settings.host.as_str(), inner.settings.port);
         let tcp = connect_tcp(host, port).await?;
@@ -242,14 +292,113 @@ impl Mailer {
                 .map_err(Problem::Smtp)?
             }
         };
+        // lettre keeps only the extensions it uses from the greeting, so ask again for the
+        // rest (before AUTH: a new EHLO resets the session state on some servers).
+        let dsn = match session.command(Ehlo::new(inner.hello.clone())).await {
+            Ok(r) => offers_dsn(&r),
+            Err(e) => {
+                session.abort().await;
+                return Err(Problem::Smtp(e));
+            }
+        };
         if let Some(credentials) = &inner.credentials {
             if let Err(e) = session.auth(&MECHANISMS, credentials).await {
                 session.abort().await;
                 return Err(Problem::Smtp(e));
             }
         }
-        Ok(session)
+        Ok(Session { conn: session, dsn })
     }
+}
+
+/// Whether an EHLO answer lists DSN (RFC 3461).
+fn offers_dsn(ehlo: &Response) -> bool {
+    ehlo.message()
+        .any(|line| line.split_whitespace().next() == Some("DSN"))
+}
+
+/// What the message needs that the server does not offer (the checks lettre's own `send`
+/// makes): a server without SMTPUTF8 cannot take a non-ASCII address, nor one without
+/// 8BITMIME a body that is not ASCII.
+fn unsupported(session: &Session, envelope: &Envelope, body: &[u8]) -> Option<String> {
+    let info = session.conn.server_info();
+    if non_ascii(envelope) && !info.supports_feature(Extension::SmtpUtfEight) {
+        return Some("the address has characters outside ASCII and this mail server does not accept them (it does not offer SMTPUTF8)".to_owned());
+    }
+    if !body.is_ascii() && !info.supports_feature(Extension::EightBitMime) {
+        return Some("the mail has characters outside ASCII and this mail server does not accept them (it does not offer 8BITMIME)".to_owned());
+    }
+    None
+}
+
+/// Whether an envelope address needs SMTPUTF8.
+fn non_ascii(envelope: &Envelope) -> bool {
+    envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a| !AsRef::<str>::as_ref(a).is_ascii())
+}
+
+/// One mail transaction: MAIL, RCPT, DATA and the message. Where the server offers DSN, a
+/// bounce is asked to carry the headers only (`RET=HDRS`) and to come only for a failure
+/// (`NOTIFY=FAILURE`): a bounce that quoted the whole mail would put the invitee's live link
+/// and code in the bounce address's mailbox. `ENVID` lets a bounce be matched to its mail.
+/// Any error closes the session, as lettre does.
+async fn transaction(
+    session: &mut Session,
+    envelope: &Envelope,
+    message_id: &str,
+    body: &[u8],
+) -> Result<Response, lettre::transport::smtp::Error> {
+    let conn = &mut session.conn;
+    let mut mail = Vec::new();
+    let mut rcpt = Vec::new();
+    // `unsupported` has checked that the server takes these.
+    if non_ascii(envelope) {
+        mail.push(MailParameter::SmtpUtfEight);
+    }
+    if !body.is_ascii() {
+        mail.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if session.dsn {
+        mail.push(MailParameter::Other {
+            keyword: "RET".to_owned(),
+            value: Some("HDRS".to_owned()),
+        });
+        mail.push(MailParameter::Other {
+            keyword: "ENVID".to_owned(),
+            value: Some(xtext(message_id.trim_matches(['<', '>']))),
+        });
+        rcpt.push(RcptParameter::Other {
+            keyword: "NOTIFY".to_owned(),
+            value: Some("FAILURE".to_owned()),
+        });
+    }
+    let result = async {
+        conn.command(Mail::new(envelope.from().cloned(), mail))
+            .await?;
+        for to in envelope.to() {
+            conn.command(Rcpt::new(to.clone(), rcpt.clone())).await?;
+        }
+        conn.command(Data).await?;
+        conn.message(body).await
+    }
+    .await;
+    if result.is_err() {
+        conn.abort().await;
+    }
+    result
+}
+
+/// RFC 3461's xtext: printable ASCII but `+` and `=` as itself, everything else as `+XX`.
+fn xtext(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'!'..=b'~' if b != b'+' && b != b'=' => (b as char).to_string(),
+            _ => format!("+{b:02X}"),
+        })
+        .collect()
 }
 
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Problem> {

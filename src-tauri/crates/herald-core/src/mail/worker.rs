@@ -14,6 +14,7 @@ use crate::herald::Herald;
 use crate::outbox::{Claim, Delivery, OutboxLease};
 use crate::settings::{General, Smtp};
 use crate::state::Status;
+use crate::store::CommitWatch;
 
 /// The longest nap: settings or the keyring may change behind the worker's back.
 const MAX_IDLE: Duration = Duration::from_secs(60);
@@ -25,6 +26,10 @@ pub const IN_FLIGHT: usize = 4;
 const PROBLEM_PAUSE: Duration = Duration::from_secs(30);
 /// How often a worker without the lease asks again whether the holder has gone.
 const LEASE_PAUSE: Duration = Duration::from_secs(5);
+/// How often a napping worker asks SQLite whether anything was committed (by the CLI in
+/// another process, say): a read of shared memory, so another process's invitation goes out
+/// within this time rather than at the next timed look.
+const COMMIT_POLL: Duration = Duration::from_millis(250);
 
 /// Where the current batch stands: `done` of `total` mails have an outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +97,9 @@ pub async fn run_outbox(
         Ok(_) => {}
         Err(message) => stall(message, &mut last_stall),
     }
+    // Without a watch the worker still looks at its usual times.
+    let h = herald.clone();
+    let mut commits = blocking(move || h.watch_commits()).await.ok();
     let mut mailer: Option<Mailer> = None;
     while !*shutdown.borrow() {
         let pause = match drain(&herald, &mut mailer, &events).await {
@@ -111,11 +119,26 @@ pub async fn run_outbox(
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = wake.notified() => {}
+            () = committed(&mut commits) => {}
             _ = shutdown.changed() => {}
         }
     }
     if let Some(m) = &mailer {
         m.close_idle().await;
+    }
+}
+
+/// Returns once anything has been committed to the store since the last look. Commits of
+/// this worker's own count too; they cost one more look at an outbox with nothing due.
+async fn committed(watch: &mut Option<CommitWatch>) {
+    let Some(watch) = watch else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(COMMIT_POLL).await;
+        if watch.committed() {
+            return;
+        }
     }
 }
 
@@ -169,12 +192,12 @@ async fn drain(
     let Some(settings) = blocking(move || h.smtp()).await? else {
         return Err(MailError::NotConfigured.to_string());
     };
-    ensure_mailer(herald, mailer, &settings).await?;
+    let h = herald.clone();
+    let general = Arc::new(blocking(move || h.general()).await?);
+    ensure_mailer(herald, mailer, &settings, &general.from).await?;
     let Some(mailer) = mailer.clone() else {
         return Err(MailError::NotConfigured.to_string());
     };
-    let h = herald.clone();
-    let general = Arc::new(blocking(move || h.general()).await?);
     let h = herald.clone();
     let mut progress = Progress {
         done: 0,
@@ -289,14 +312,18 @@ async fn send(mailer: Mailer, general: Arc<General>, claim: Claim) -> (Claim, De
     (claim, outcome)
 }
 
-/// (Re)builds the mailer when the settings changed; the password is read from the keyring
-/// each time, so a changed password takes effect without a restart.
+/// (Re)builds the mailer when the settings or the sender changed; the password is read from
+/// the keyring each time, so a changed password takes effect without a restart.
 async fn ensure_mailer(
     herald: &Arc<Herald>,
     mailer: &mut Option<Mailer>,
     settings: &Smtp,
+    sender: &str,
 ) -> Result<(), String> {
-    if mailer.as_ref().is_some_and(|m| m.settings() == settings) {
+    if mailer
+        .as_ref()
+        .is_some_and(|m| m.settings() == settings && m.sender() == sender)
+    {
         return Ok(());
     }
     let h = herald.clone();
@@ -305,7 +332,7 @@ async fn ensure_mailer(
     if let Some(old) = mailer.take() {
         old.close_idle().await;
     }
-    *mailer = Some(Mailer::new(settings, password).map_err(|e| e.to_string())?);
+    *mailer = Some(Mailer::new(settings, sender, password).map_err(|e| e.to_string())?);
     Ok(())
 }
 

@@ -217,9 +217,76 @@ impl Store {
         f(&tx)
     }
 
+    /// A watch on commits by any connection, in this process or another: the outbox notices
+    /// an invitation that `herald invite create` queued in another process without waiting
+    /// for its next timed look. It has a connection of its own, which never writes.
+    pub fn watch_commits(&self) -> Result<CommitWatch> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn =
+            Connection::open_with_flags(&self.path, flags).map_err(|e| self.err(e))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| self.err(e))?;
+        let mut watch = CommitWatch { conn, last: 0 };
+        watch.last = watch.version();
+        Ok(watch)
+    }
+
+    /// Writes a consistent copy of the database into `dest`, an empty file (`VACUUM INTO`).
+    pub fn vacuum_into(&self, dest: &Path) -> Result<()> {
+        let dest = dest.to_str().ok_or_else(|| Error::BackupWrite {
+            path: dest.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the path is not valid UTF-8",
+            ),
+        })?;
+        self.reader()
+            .execute("VACUUM INTO ?1", [dest])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Moves every commit from the write-ahead log into the database file.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
     /// Wraps a SQLite error with this store's path.
     pub fn err(&self, e: rusqlite::Error) -> Error {
         Error::db(&self.path, e)
+    }
+}
+
+/// The schema version this Herald writes.
+pub fn schema_version() -> usize {
+    schema::MIGRATIONS.len()
+}
+
+/// See [`Store::watch_commits`].
+pub struct CommitWatch {
+    conn: Connection,
+    last: i64,
+}
+
+impl CommitWatch {
+    /// Whether anything was committed since the last call. SQLite's `data_version` is read
+    /// from shared memory, so asking costs microseconds and no disk access.
+    pub fn committed(&mut self) -> bool {
+        let now = self.version();
+        let changed = now != self.last;
+        self.last = now;
+        changed
+    }
+
+    fn version(&self) -> i64 {
+        // If it cannot be read, report no change: the outbox still looks at its usual times.
+        self.conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .unwrap_or(self.last)
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
     M::up(V5),
     M::up(V6),
     M::up(V7),
+    M::up(V8),
 ];
 
 pub(crate) fn migrations() -> Migrations<'static> {
@@ -162,6 +163,18 @@ CREATE TRIGGER invitations_search_update AFTER UPDATE OF email, name, role ON in
     INSERT INTO invitations_search (rowid, email, name, role)
     VALUES (new.id, new.email, new.name, new.role);
 END;
+"#;
+
+/// Wrong typed codes are counted per link, not per invitation: a renewed invitation mails a
+/// new code, which starts a count of its own (before, five wrong tries by anyone who knew the
+/// address locked the code path of that invitation for good). What the current links had
+/// counted is kept.
+const V8: &str = r#"
+ALTER TABLE links ADD COLUMN code_failures INTEGER NOT NULL DEFAULT 0;
+UPDATE links SET code_failures =
+    (SELECT i.code_failures FROM invitations i WHERE i.link_id = links.id)
+    WHERE id IN (SELECT link_id FROM invitations WHERE link_id IS NOT NULL);
+ALTER TABLE invitations DROP COLUMN code_failures;
 "#;
 
 #[cfg(test)]
