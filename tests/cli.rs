@@ -1024,14 +1024,26 @@ fn the_smtp_password_never_reaches_another_host() {
     let set = |port: u16, password: Option<&str>| {
         let port = port.to_string();
         let mut args = vec![
-            "smtp", "set", "--host", "127.0.0.1", "--port", &port, "--tls", "none", "--user",
+            "smtp",
+            "set",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tls",
+            "none",
+            "--user",
             "owner",
         ];
         if password.is_some() {
             args.push("--password-stdin");
         }
         let out = env.run_with(env.cmd(&args), password.unwrap_or(""));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let test = ["smtp", "test", "--to", "grace@example.com"];
@@ -1049,8 +1061,22 @@ fn the_smtp_password_never_reaches_another_host() {
     let heard = other.heard();
     assert!(heard.contains("MAIL FROM:"), "{heard}");
     assert!(!heard.contains("AUTH"), "{heard}");
-    assert!(!heard.contains(&plain) && !heard.contains(secret), "{heard}");
-    let status = env.ok(&["smtp", "set", "--host", "127.0.0.1", "--port", &other.port.to_string(), "--tls", "none", "--user", "owner"]);
+    assert!(
+        !heard.contains(&plain) && !heard.contains(secret),
+        "{heard}"
+    );
+    let status = env.ok(&[
+        "smtp",
+        "set",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &other.port.to_string(),
+        "--tls",
+        "none",
+        "--user",
+        "owner",
+    ]);
     assert!(status.contains("no password stored yet"), "{status}");
 }
 
@@ -1065,7 +1091,10 @@ fn backup_and_restore() {
     let file = env.tmp.path().join("herald-backup.db");
     let f = file.to_str().unwrap();
     let out = env.ok(&["backup", f]);
-    assert!(out.contains("(2 invitations), readable by you alone"), "{out}");
+    assert!(
+        out.contains("(2 invitations), readable by you alone"),
+        "{out}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -1094,17 +1123,29 @@ fn backup_and_restore() {
     let junk = env.tmp.path().join("junk.db");
     std::fs::write(&junk, b"not a database at all").unwrap();
     let j = junk.to_str().unwrap();
-    assert_refused(&env.run(&["restore", j]), "is not a Herald backup", &["restore", j]);
+    assert_refused(
+        &env.run(&["restore", j]),
+        "is not a Herald backup",
+        &["restore", j],
+    );
     // Another install's backup.
     let stranger = Env::new("cli");
     stranger.init();
     let theirs = env.tmp.path().join("theirs.db");
     let t = theirs.to_str().unwrap();
     stranger.ok(&["backup", t]);
-    assert_refused(&env.run(&["restore", t]), "another Herald install", &["restore", t]);
+    assert_refused(
+        &env.run(&["restore", t]),
+        "another Herald install",
+        &["restore", t],
+    );
     // While `herald serve` mails from the folder.
     let serving = Serving::start(&env);
-    assert_refused(&env.run(&["restore", f]), "Herald is running", &["restore", f]);
+    assert_refused(
+        &env.run(&["restore", f]),
+        "Herald is running",
+        &["restore", f],
+    );
     drop(serving);
     assert_eq!(env.snapshot(), before);
 
@@ -1115,5 +1156,8 @@ fn backup_and_restore() {
     };
     let out = fresh.ok(&["restore", f]);
     assert!(!out.contains("before-restore"), "{out}");
-    assert_eq!(json_lines(&fresh.ok(&["invite", "list", "--json"])).len(), 2);
+    assert_eq!(
+        json_lines(&fresh.ok(&["invite", "list", "--json"])).len(),
+        2
+    );
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{
-    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs,
-    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs,
+    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, RestoreArgs,
+    ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_core::mail::{MailError, TestMailError};

@@ -20,7 +20,7 @@ describe('the typed adapter', () => {
       reply_to: null,
       default_expiry: '7d',
     };
-    const smtp: SmtpInput = { host: 'smtp.example.com', port: null, tls: 'starttls', user: null, password: 'pw', allow_insecure: false };
+    const smtp: SmtpInput = { host: 'smtp.example.com', port: null, tls: 'starttls', user: null, password: 'pw', allow_insecure: false, bounce_address: null };
     const query: ListQuery = { status: 'sent', search: 'ada', sort: 'created', descending: true, offset: 40, limit: 120 };
 
     await api.appInfo();
@@ -44,6 +44,8 @@ describe('the typed adapter', () => {
     await api.exportMembers();
     await api.limits();
     await api.setLimits({ per_day: 2, per_month: 4 });
+    await api.siteSettings();
+    await api.setSite('127.0.0.1:8750', ['127.0.0.1', '::1']);
     await api.keyStatus();
     await api.rotateKey();
     await api.quit();
@@ -70,6 +72,8 @@ describe('the typed adapter', () => {
       { cmd: 'export_members', args: {} },
       { cmd: 'limits', args: {} },
       { cmd: 'set_limits', args: { limits: { per_day: 2, per_month: 4 } } },
+      { cmd: 'site_settings', args: {} },
+      { cmd: 'set_site', args: { bind: '127.0.0.1:8750', trustedProxies: ['127.0.0.1', '::1'] } },
       { cmd: 'key_status', args: {} },
       { cmd: 'rotate_key', args: {} },
       { cmd: 'quit', args: {} },

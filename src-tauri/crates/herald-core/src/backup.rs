@@ -131,12 +131,7 @@ fn inspect(path: &Path) -> Result<(i64, String)> {
 
 /// Copies `backup` next to `current` and renames it into place (a rename is atomic, so the
 /// folder never holds half a database), after moving the old database aside.
-fn put_in_place(
-    dir: &Path,
-    backup: &Path,
-    current: &Path,
-    previous: Option<&Path>,
-) -> Result<()> {
+fn put_in_place(dir: &Path, backup: &Path, current: &Path, previous: Option<&Path>) -> Result<()> {
     let staged = dir.join(format!("{DB_FILE}.restoring"));
     let io = |path: &Path| {
         let path = path.to_owned();

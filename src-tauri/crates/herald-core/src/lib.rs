@@ -37,10 +37,10 @@ pub use listing::{
     DayTally, ListPage, ListQuery, OptOutEntry, Overview, SortKey, StatusCounts, MAX_PAGE,
     OVERVIEW_DAYS,
 };
+pub use mail::{sent_copy, SentCopy};
 pub use model::{Actor, AuditEntry, Invitation, ListFilter, Status};
 pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
 pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
-pub use mail::{sent_copy, SentCopy};
 pub use settings::{General, Limits, Site, Smtp, TlsMode, DEFAULT_BIND};

@@ -109,7 +109,11 @@ impl Herald {
             .parse()
             .map_err(|_| ValidationError::BindAddress(bind.trim().to_owned()))?;
         let mut proxies = Vec::<std::net::IpAddr>::new();
-        for p in trusted_proxies.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        for p in trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
             let ip = p
                 .trim_matches(['[', ']'])
                 .parse()

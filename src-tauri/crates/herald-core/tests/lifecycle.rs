@@ -823,10 +823,10 @@ fn an_answer_marks_the_invitation_opened() {
             },
         )
         .unwrap();
-    assert!(matches!(check, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some()));
-    let (answered, _) = h
-        .answer_link(&token, herald_core::Answer::Accept)
-        .unwrap();
+    assert!(
+        matches!(check, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some())
+    );
+    let (answered, _) = h.answer_link(&token, herald_core::Answer::Accept).unwrap();
     assert!(matches!(answered, herald_core::Answered::Done(ref i) if i.opened_at == Some(START)));
 }
 
@@ -851,7 +851,9 @@ fn a_quick_person_is_not_taken_for_a_scanner() {
             },
         )
         .unwrap();
-    assert!(matches!(person, LinkCheck::Live(ref i) if i.opened_at.is_some() && i.scanned_at.is_none()));
+    assert!(
+        matches!(person, LinkCheck::Live(ref i) if i.opened_at.is_some() && i.scanned_at.is_none())
+    );
     let (machine, _) = h
         .visit_link(
             &token_for(&h, ids[1]),
@@ -862,5 +864,7 @@ fn a_quick_person_is_not_taken_for_a_scanner() {
             },
         )
         .unwrap();
-    assert!(matches!(machine, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some()));
+    assert!(
+        matches!(machine, LinkCheck::Live(ref i) if i.opened_at.is_none() && i.scanned_at.is_some())
+    );
 }

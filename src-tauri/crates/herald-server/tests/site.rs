@@ -548,7 +548,13 @@ fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
 fn one_click_unsubscribe_takes_multipart_too() {
     let s = site();
     let (id, _) = s.invite("grace@example.com", None);
-    let unsub = s.herald.mint_link(id).unwrap().unsubscribe.expose().to_owned();
+    let unsub = s
+        .herald
+        .mint_link(id)
+        .unwrap()
+        .unsubscribe
+        .expose()
+        .to_owned();
     let multipart = |fields: &[(&str, &str)]| {
         let mut body = String::new();
         for (name, value) in fields {
@@ -580,7 +586,13 @@ fn one_click_unsubscribe_takes_multipart_too() {
 
     // The urlencoded form still works, for another address.
     let (other, _) = s.invite("alan@example.com", None);
-    let unsub = s.herald.mint_link(other).unwrap().unsubscribe.expose().to_owned();
+    let unsub = s
+        .herald
+        .mint_link(other)
+        .unwrap()
+        .unsubscribe
+        .expose()
+        .to_owned();
     let done = s.post(&format!("/u/{unsub}"), &[("List-Unsubscribe", "One-Click")]);
     assert_eq!(done.status, 200);
     assert!(s.herald.is_opted_out("alan@example.com").unwrap());

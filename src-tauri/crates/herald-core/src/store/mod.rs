@@ -224,8 +224,7 @@ impl Store {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        let conn =
-            Connection::open_with_flags(&self.path, flags).map_err(|e| self.err(e))?;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(|e| self.err(e))?;
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| self.err(e))?;
         let mut watch = CommitWatch { conn, last: 0 };
