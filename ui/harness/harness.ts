@@ -13,6 +13,7 @@ import type { ListQuery } from '../src/bindings/ListQuery';
 import type { MailDraft } from '../src/bindings/MailDraft';
 import type { RecipientCheck } from '../src/bindings/RecipientCheck';
 import type { SetupStatus } from '../src/bindings/SetupStatus';
+import type { SmtpInput } from '../src/bindings/SmtpInput';
 import type { SmtpView } from '../src/bindings/SmtpView';
 import '../src/styles.css';
 import { historyOf, listPage, makeInvitations, NOW, overviewOf } from './fixtures';
@@ -128,9 +129,20 @@ mockIPC(
         status = { ...status, general: { ...general, ...input, reply_to: null }, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active' };
         return status.general;
       }
-      case 'save_smtp':
-        status = { ...status, smtp };
-        return smtp;
+      case 'save_smtp': {
+        // As Rust answers: a Gmail server is named for the copies it keeps in Sent.
+        const input = args['input'] as SmtpInput;
+        const saved: SmtpView = {
+          ...smtp,
+          host: input.host,
+          bounce_address: input.bounce_address,
+          sent_copy: input.host.includes('gmail')
+            ? 'Gmail / Google Workspace files a copy of every message sent through it in the account’s Sent folder, so every invitation link would sit in your mailbox. Send through a transactional mail service (Amazon SES, Postmark, Mailgun, SMTP2GO...) or your own domain’s mail server instead.'
+            : null,
+        };
+        status = { ...status, smtp: saved };
+        return saved;
+      }
       case 'send_test_mail':
         if (fail)
           return slow(null, 500).then(() =>

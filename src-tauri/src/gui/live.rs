@@ -77,7 +77,14 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         notify(&events_app, &events_herald, &e);
         let _ = events_app.emit(LIVE_EVENT, LiveEvent::from(e));
     });
-    let config = herald_server::SiteConfig::default();
+    // The proxies or tunnel in front of the site, from Settings (read at start, like the
+    // address): without them every invitee arriving through a tunnel shares one rate limit.
+    let config = herald_server::SiteConfig {
+        trusted_proxies: herald
+            .site()
+            .map(|s| s.trusted_proxy_ips())
+            .unwrap_or_default(),
+    };
     if let Err(e) =
         herald_server::run(listener, herald, config, events, std::future::pending()).await
     {
