@@ -277,18 +277,19 @@ fn bounces_go_to_the_bounce_address_and_dsn_is_asked_only_where_offered() {
     let f = fixture();
     // -N: this server does not announce DSN, so no DSN parameter may be sent to it.
     let sink = Sink::start(f.port, &f.root.join("mail"), &["-N"]);
+    let with_bounce = |bounce: &str| SmtpParams {
+        host: "127.0.0.1".into(),
+        port: f.port,
+        tls: TlsMode::None,
+        user: None,
+        password: None,
+        allow_insecure: false,
+        ca_file: None,
+        bounce_address: Some(bounce.into()),
+    };
     let saved = f
         .herald
-        .set_smtp(&SmtpParams {
-            host: "127.0.0.1".into(),
-            port: f.port,
-            tls: TlsMode::None,
-            user: None,
-            password: None,
-            allow_insecure: false,
-            ca_file: None,
-            bounce_address: Some(" Bounces@Example.com ".into()),
-        })
+        .set_smtp(&with_bounce(" Bounces@Example.com "))
         .unwrap();
     assert_eq!(
         saved.settings.bounce_address.as_deref(),
@@ -311,16 +312,7 @@ fn bounces_go_to_the_bounce_address_and_dsn_is_asked_only_where_offered() {
     let before = f.herald.smtp().unwrap();
     let e = f
         .herald
-        .set_smtp(&SmtpParams {
-            host: "127.0.0.1".into(),
-            port: f.port,
-            tls: TlsMode::None,
-            user: None,
-            password: None,
-            allow_insecure: false,
-            ca_file: None,
-            bounce_address: Some("bounces at example".into()),
-        })
+        .set_smtp(&with_bounce("bounces at example"))
         .unwrap_err();
     assert!(e.to_string().contains("not an email address"), "{e}");
     assert_eq!(f.herald.smtp().unwrap(), before);
