@@ -162,21 +162,13 @@ fn put_in_place(dir: &Path, backup: &Path, current: &Path, previous: Option<&Pat
 
 /// Creates an empty file that only its owner may read, failing if it exists.
 fn create_private_file(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::BackupExists {
+    store::create_owner_only(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::BackupExists {
             path: path.to_owned(),
-        }),
-        Err(source) => Err(Error::BackupWrite {
+        },
+        _ => Error::BackupWrite {
             path: path.to_owned(),
-            source,
-        }),
-    }
+            source: e,
+        },
+    })
 }

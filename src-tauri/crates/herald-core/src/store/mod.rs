@@ -354,6 +354,16 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// a read-only folder or a full disk is reported as such rather than as SQLite's "unable to
 /// open database file". SQLite takes an empty file as an empty database.
 fn create_db_file(dir: &Path, path: &Path) -> Result<()> {
+    match create_owner_only(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::folder_io(dir, path, e)),
+    }
+}
+
+/// Creates an empty file that only its owner may read (0600 on Unix, from its first byte);
+/// fails with `AlreadyExists` rather than touch a file that is there.
+pub(crate) fn create_owner_only(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -361,11 +371,7 @@ fn create_db_file(dir: &Path, path: &Path) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(Error::folder_io(dir, path, e)),
-    }
+    options.open(path).map(drop)
 }
 
 /// Whether the database file can be opened for writing. Opening for writing changes nothing
