@@ -4,6 +4,7 @@ import type { Invitation } from '../src/bindings/Invitation';
 import type { ListPage } from '../src/bindings/ListPage';
 import type { ListQuery } from '../src/bindings/ListQuery';
 import type { Overview } from '../src/bindings/Overview';
+import type { OwnerAction } from '../src/bindings/OwnerAction';
 import type { Status } from '../src/bindings/Status';
 import type { StatusCounts } from '../src/bindings/StatusCounts';
 
@@ -121,6 +122,22 @@ export function listPage(all: Invitation[], q: ListQuery): ListPage {
   return { total: filtered.length, offset: q.offset, rows: sorted.slice(q.offset, q.offset + q.limit), counts: countsOf(searched) };
 }
 
+/** What herald-core's `Status::offers` answers, for the screenshots' fake backend only. */
+export function offersOf(status: Status): OwnerAction[] {
+  switch (status) {
+    case 'queued':
+      return ['renew', 'revoke'];
+    case 'sending':
+      return ['revoke'];
+    case 'sent':
+    case 'failed':
+    case 'expired':
+      return ['resend', 'renew', 'revoke'];
+    default:
+      return [];
+  }
+}
+
 export function historyOf(inv: Invitation): AuditEntry[] {
   const h: AuditEntry[] = [
     { at: inv.created_at, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
@@ -134,7 +151,10 @@ export function historyOf(inv: Invitation): AuditEntry[] {
   if (inv.status === 'failed') {
     h.push({ at: inv.created_at + 60, actor: 'system', action: 'failed', from_status: 'sending', to_status: 'failed', detail: inv.last_error });
   }
-  if (inv.decided_at !== null) h.push({ at: inv.decided_at, actor: 'invitee', action: inv.status, from_status: 'sent', to_status: inv.status, detail: null });
+  if (inv.decided_at !== null) {
+    const answer = inv.status === 'declined' ? 'declined' : 'accepted';
+    h.push({ at: inv.decided_at, actor: 'invitee', action: answer, from_status: 'sent', to_status: answer, detail: null });
+  }
   if (inv.status === 'expired') h.push({ at: inv.expires_at, actor: 'system', action: 'expired', from_status: 'sent', to_status: 'expired', detail: null });
   if (inv.status === 'revoked') h.push({ at: inv.created_at + DAY, actor: 'owner', action: 'revoked', from_status: 'sent', to_status: 'revoked', detail: null });
   return h.sort((a, b) => a.at - b.at);

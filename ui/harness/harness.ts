@@ -16,7 +16,7 @@ import type { SetupStatus } from '../src/bindings/SetupStatus';
 import type { SmtpInput } from '../src/bindings/SmtpInput';
 import type { SmtpView } from '../src/bindings/SmtpView';
 import '../src/styles.css';
-import { historyOf, listPage, makeInvitations, NOW, overviewOf } from './fixtures';
+import { historyOf, listPage, makeInvitations, NOW, offersOf, overviewOf } from './fixtures';
 
 const params = new URLSearchParams(location.search);
 const scenario = params.get('scenario') ?? 'main';
@@ -181,7 +181,7 @@ mockIPC(
       case 'invitation_detail': {
         const inv = invitations.find((r) => r.id === args['id']);
         if (!inv) return reject(`there is no invitation #${String(args['id'])}`);
-        return { invitation: inv, history: historyOf(inv) };
+        return { invitation: inv, offers: offersOf(inv.status), history: historyOf(inv) };
       }
       case 'resend':
       case 'renew':

@@ -201,8 +201,8 @@ pub struct CreateArgs {
 /// `--status`: the core's own names, listed in `--help`, parsed by the core.
 fn status_parser() -> impl clap::builder::TypedValueParser<Value = Status> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Status::ALL.map(Status::as_str))
-        .try_map(|s| s.parse::<Status>())
+    clap::builder::PossibleValuesParser::new(Status::ALL.iter().map(|s| s.as_str()))
+        .try_map(|s| herald_core::state::parse_input(&s))
 }
 
 #[derive(Debug, Args)]

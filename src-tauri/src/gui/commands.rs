@@ -329,9 +329,11 @@ pub async fn invitation_detail(
     id: i64,
 ) -> Result<InvitationDetail, CommandError> {
     with_herald(&state, move |h| {
+        let invitation = h.invitation(id)?;
         Ok(InvitationDetail {
-            invitation: h.invitation(id)?,
+            offers: invitation.status.offers(),
             history: h.history(id)?,
+            invitation,
         })
     })
     .await

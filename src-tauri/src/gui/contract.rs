@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use herald_core::mail::OutboxEvent;
-use herald_core::{AuditEntry, General, Invitation, KeyStatus, SiteEvent, Smtp, TlsMode};
+use herald_core::{
+    AuditEntry, General, Invitation, KeyStatus, OwnerAction, SiteEvent, Smtp, TlsMode,
+};
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct AppInfo {
@@ -133,6 +135,9 @@ pub struct InviteInput {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct InvitationDetail {
     pub invitation: Invitation,
+    /// What the owner may ask of it now, as the core decides; the window enables these
+    /// buttons and no others.
+    pub offers: Vec<OwnerAction>,
     /// Oldest first.
     pub history: Vec<AuditEntry>,
 }

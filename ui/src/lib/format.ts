@@ -1,4 +1,5 @@
 // Presentation only: times, counts and names as people read them. No rules live here.
+import type { AuditAction } from '../bindings/AuditAction';
 import type { Status } from '../bindings/Status';
 
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'long' });
@@ -99,19 +100,11 @@ export const STATUS_HINT: Record<Status, string> = {
   revoked: 'Withdrawn by you; the link no longer works',
 };
 
-export const STATUSES: Status[] = [
-  'queued',
-  'sending',
-  'sent',
-  'failed',
-  'accepted',
-  'declined',
-  'expired',
-  'revoked',
-];
+/** Every status, in the core's order (the label table has one entry per status). */
+export const STATUSES = Object.keys(STATUS_LABEL) as Status[];
 
-/** Audit log actions (herald-core's store) in words; unknown ones are shown tidied up. */
-const ACTIONS: Record<string, string> = {
+/** Each audit action (herald-core's `AuditAction`) in words; TypeScript checks none is missing. */
+const ACTIONS: Record<AuditAction, string> = {
   created: 'Invitation created',
   sending: 'Handed to the mail server',
   sent: 'Mail delivered to the server',
@@ -134,11 +127,10 @@ const ACTIONS: Record<string, string> = {
   'opted-out': 'Asked never to be invited again',
   'link-ended': 'Link ended',
   reissued: 'Reissued under the current key',
+  'key-created': 'Signing key created',
+  'key-retired': 'Signing key retired',
 };
 
-export function actionLabel(action: string): string {
-  const known = ACTIONS[action];
-  if (known) return known;
-  const words = action.replace(/[-_]+/g, ' ').trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+export function actionLabel(action: AuditAction): string {
+  return ACTIONS[action];
 }

@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { OwnerAction } from '../bindings/OwnerAction';
 import type { Status } from '../bindings/Status';
 import { closeTopLayer } from '../lib/layers';
 import { installIpc, invitation, resetAll } from '../test/ipc';
@@ -7,9 +8,12 @@ import DetailPanel from './DetailPanel.svelte';
 
 afterEach(resetAll);
 
-function detailOf(status: Status, extra = {}) {
+// The core decides what each status offers (`Status::offers`, tested in Rust); these tests
+// check that the panel enables exactly what it is told.
+function detailOf(status: Status, extra = {}, offers: OwnerAction[] = ['resend', 'renew', 'revoke']) {
   return () => ({
     invitation: invitation(9, status, { email: 'grace@example.com', name: 'Grace Hopper', role: 'editor', note: 'Welcome!', ...extra }),
+    offers,
     history: [
       { at: 100, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
       { at: 200, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as AB12' },
@@ -40,7 +44,8 @@ describe('the invitation details', () => {
     ['declined', false, false, false],
     ['revoked', false, false, false],
   ])('offers resend/renew/revoke as a %s invitation allows', async (status, resend, renew, revoke) => {
-    installIpc({ invitation_detail: detailOf(status) });
+    const offered = ([['resend', resend], ['renew', renew], ['revoke', revoke]] as const).filter(([, on]) => on).map(([a]) => a);
+    installIpc({ invitation_detail: detailOf(status, {}, offered) });
     const { container } = render(DetailPanel, { id: 9, onclose: vi.fn() });
     await waitFor(() => expect(container.querySelector('#resend')).not.toBeNull());
     expect((container.querySelector('#resend') as HTMLButtonElement).disabled).toBe(!resend);

@@ -143,6 +143,7 @@ describe('the status table', () => {
       list_invitations: (a) => pageFor(a['query'] as ListQuery, 3),
       invitation_detail: (a) => ({
         invitation: invitation(a['id'] as number, 'sent', { email: 'grace@example.com' }),
+        offers: ['resend', 'renew', 'revoke'],
         history: [
           { at: 1, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
           { at: 2, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as X1' },

@@ -8,11 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags};
-
 use crate::error::{Error, Result};
-use crate::herald::{Herald, META_INSTALL_ID};
-use crate::store::{self, DB_FILE};
+use crate::herald::Herald;
+use crate::store::{self, meta, DB_FILE};
 
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +28,10 @@ impl Herald {
     /// how many invitations it holds.
     pub fn backup(&self, dest: &Path) -> Result<i64> {
         create_private_file(dest)?;
-        let written = self.store.vacuum_into(dest).and_then(|()| {
-            let (n, _) = inspect(dest)?;
-            Ok(n)
-        });
+        let written = self
+            .store
+            .vacuum_into(dest)
+            .and_then(|()| Ok(meta::inspect_backup(dest)?.invitations));
         if written.is_err() {
             // Leave no empty or partial file behind.
             let _ = std::fs::remove_file(dest);
@@ -47,7 +45,10 @@ impl Herald {
     /// this keyring does not hold under this install's name) when the folder already has one.
     /// The database it replaces is kept beside it, as `herald.db.before-restore`.
     pub fn restore(opts: crate::OpenOptions, backup: &Path) -> Result<Restored> {
-        let (invitations, backup_id) = inspect(backup)?;
+        let meta::BackupFacts {
+            invitations,
+            install_id: backup_id,
+        } = meta::inspect_backup(backup)?;
         let data_dir = opts.data_dir.clone();
         let data_dir = data_dir.as_path();
         let current = data_dir.join(DB_FILE);
@@ -80,53 +81,6 @@ impl Herald {
             invitations,
         })
     }
-}
-
-/// Opens `path` read-only and checks that it is a Herald database this Herald can read.
-/// Returns its invitation count and install id.
-fn inspect(path: &Path) -> Result<(i64, String)> {
-    let not = |detail: String| Error::NotABackup {
-        path: path.to_owned(),
-        detail,
-    };
-    if !path.is_file() {
-        return Err(not("there is no such file".to_owned()));
-    }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| not(e.to_string()))?;
-    let version: usize = conn
-        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
-        .map_err(|_| not("it is not an SQLite database".to_owned()))?
-        .try_into()
-        .unwrap_or(usize::MAX);
-    let known = store::schema_version();
-    if version > known {
-        return Err(Error::DatabaseTooNew {
-            path: path.to_owned(),
-            found: version,
-            known,
-        });
-    }
-    let id: String = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [META_INSTALL_ID],
-            |r| r.get(0),
-        )
-        .map_err(|_| not("it has no Herald install id".to_owned()))?;
-    let invitations = conn
-        .query_row("SELECT count(*) FROM invitations", [], |r| r.get(0))
-        .map_err(|_| not("it has no invitations table".to_owned()))?;
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| not(e.to_string()))?;
-    if check != "ok" {
-        return Err(not(format!("it is damaged ({check})")));
-    }
-    Ok((invitations, id))
 }
 
 /// Copies `backup` next to `current` and renames it into place (a rename is atomic, so the

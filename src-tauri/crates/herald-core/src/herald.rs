@@ -12,13 +12,10 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::secrets::Keyring;
 use crate::settings::{General, Smtp, TlsMode};
-use crate::store::{self, Store};
+use crate::store::settings::{self as settings_table, Section};
+use crate::store::{meta, Store};
 use crate::token::HmacKey;
 use crate::validate::{self, Email, ValidationError, MAX_NAME_LEN, MAX_TEAM_LEN};
-
-pub(crate) const META_INSTALL_ID: &str = "install_id";
-const SECTION_GENERAL: &str = "general";
-const SECTION_SMTP: &str = "smtp";
 
 /// Where and how to open Herald.
 #[derive(Debug, Clone)]
@@ -137,7 +134,7 @@ impl Herald {
     pub fn open(opts: OpenOptions) -> Result<Herald> {
         let store = Store::open(&opts.data_dir, false)?;
         let install_id = store
-            .read(|tx| store::meta_get(tx, META_INSTALL_ID).map_err(|e| store.err(e)))?
+            .read(meta::install_id)?
             .ok_or_else(|| Error::NotInitialised {
                 dir: opts.data_dir.clone(),
             })?;
@@ -150,17 +147,17 @@ impl Herald {
         let general = validate_general(params)?;
         let store = Store::open(&opts.data_dir, true)?;
         let (install_id, outcome) = store.write(|tx| {
-            let existing = store::meta_get(tx, META_INSTALL_ID).map_err(|e| store.err(e))?;
+            let existing = meta::install_id(tx)?;
             let (id, outcome) = match existing {
                 Some(id) => (id, InitOutcome::Updated),
                 None => {
                     let id = new_install_id()?;
-                    store::meta_set(tx, META_INSTALL_ID, &id).map_err(|e| store.err(e))?;
+                    meta::set_install_id(tx, &id)?;
                     (id, InitOutcome::Created)
                 }
             };
             let json = serde_json::to_string(&general).map_err(json_err)?;
-            store::settings_set(tx, SECTION_GENERAL, &json).map_err(|e| store.err(e))?;
+            settings_table::set(tx, Section::General, &json)?;
             Ok((id, outcome))
         })?;
         Ok((Herald::assemble(opts, store, &install_id), outcome))
@@ -215,19 +212,19 @@ impl Herald {
     pub fn general(&self) -> Result<General> {
         let json = self
             .store
-            .read(|tx| store::settings_get(tx, SECTION_GENERAL).map_err(|e| self.store.err(e)))?
+            .read(|tx| settings_table::get(tx, Section::General))?
             .ok_or_else(|| Error::NotInitialised {
                 dir: self.data_dir.clone(),
             })?;
-        serde_json::from_str(&json).map_err(|e| self.corrupt_setting(SECTION_GENERAL, e))
+        serde_json::from_str(&json).map_err(|e| self.corrupt_setting(Section::General, e))
     }
 
     /// The SMTP settings, if `smtp set` has been run.
     pub fn smtp(&self) -> Result<Option<Smtp>> {
         let json = self
             .store
-            .read(|tx| store::settings_get(tx, SECTION_SMTP).map_err(|e| self.store.err(e)))?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| self.corrupt_setting(SECTION_SMTP, e)))
+            .read(|tx| settings_table::get(tx, Section::Smtp))?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| self.corrupt_setting(Section::Smtp, e)))
             .transpose()
     }
 
@@ -296,9 +293,8 @@ impl Herald {
             (None, _) => self.keyring.delete_smtp_password()?,
         }
         let json = serde_json::to_string(&smtp).map_err(json_err)?;
-        self.store.write(|tx| {
-            store::settings_set(tx, SECTION_SMTP, &json).map_err(|e| self.store.err(e))
-        })?;
+        self.store
+            .write(|tx| settings_table::set(tx, Section::Smtp, &json))?;
         let sent_copy = crate::mail::sent_copy(&self.general()?.from, &smtp.host);
         Ok(SmtpSaved {
             settings: smtp,
@@ -307,10 +303,10 @@ impl Herald {
         })
     }
 
-    fn corrupt_setting(&self, section: &str, e: serde_json::Error) -> Error {
+    fn corrupt_setting(&self, section: Section, e: serde_json::Error) -> Error {
         Error::DatabaseContent {
             path: self.store.path().to_owned(),
-            detail: format!("the {section} settings are unreadable ({e})"),
+            detail: format!("the {} settings are unreadable ({e})", section.as_str()),
         }
     }
 }

@@ -1,15 +1,16 @@
 //! Creating, listing and changing invitations. Every status change goes through
-//! [`store::transition`]; every operation validates all of its input before it writes.
+//! [`store::invitations::transition`]; every operation validates all of its input before it
+//! writes.
 
 use std::collections::BTreeMap;
-
-use rusqlite::Connection;
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
-use crate::model::{Actor, AuditEntry, Invitation, ListFilter, Status};
-use crate::store::{self, NewInvitation, Stamp, TransitionError};
+use crate::links::EndReason;
+use crate::model::{Actor, AuditAction, AuditEntry, Invitation, ListFilter, OwnerAction, Status};
+use crate::store::invitations::{NewInvitation, Transition, TransitionError};
+use crate::store::{self, audit, invitations, links, outbox, Tx};
 use crate::token;
 use crate::validate::{self, Email, ValidationError, MAX_NOTE_LEN, MAX_ROLE_LEN};
 
@@ -78,8 +79,7 @@ impl Herald {
         let ids = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
             for r in &recipients {
-                let pending = store::pending_for_email(tx, r.email.as_str())
-                    .map_err(|e| self.store.err(e))?;
+                let pending = invitations::pending_for_email(tx, r.email.as_str())?;
                 if let Some(id) = pending {
                     return Err(Error::AlreadyInvited {
                         email: r.email.to_string(),
@@ -99,10 +99,7 @@ impl Herald {
                     note: note.as_deref(),
                     expires_at,
                 };
-                ids.push(
-                    store::insert_invitation(tx, &new, &nonce, key_version, now)
-                        .map_err(|e| self.store.err(e))?,
-                );
+                ids.push(invitations::insert(tx, &new, &nonce, key_version, now)?);
             }
             Ok(ids)
         })?;
@@ -122,21 +119,17 @@ impl Herald {
     /// "sent" for a link that no longer works.
     pub fn invitations(&self, filter: &ListFilter) -> Result<Vec<Invitation>> {
         self.sweep_expired()?;
-        self.store
-            .read(|tx| store::invitations(tx, filter).map_err(|e| self.store.err(e)))
+        self.store.read(|tx| invitations::list(tx, filter))
     }
 
     pub fn invitation(&self, id: i64) -> Result<Invitation> {
         self.sweep_expired()?;
-        self.store
-            .read(|tx| store::invitation(tx, id).map_err(|e| self.store.err(e)))?
-            .ok_or(Error::NoSuchInvitation(id))
+        self.store.read(|tx| invitations::must_get(tx, id))
     }
 
     pub fn history(&self, id: i64) -> Result<Vec<AuditEntry>> {
         self.invitation(id)?;
-        self.store
-            .read(|tx| store::history(tx, id).map_err(|e| self.store.err(e)))
+        self.store.read(|tx| audit::history(tx, id))
     }
 
     /// Mails the same link again: the first mail keeps working (people resend because a mail
@@ -145,14 +138,15 @@ impl Herald {
         let now = self.clock.now();
         let expired = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
-            let inv = store::invitation(tx, id)
-                .map_err(|e| self.store.err(e))?
-                .ok_or(Error::NoSuchInvitation(id))?;
+            let inv = invitations::must_get(tx, id)?;
             match inv.status {
                 Status::Sent | Status::Failed => {
                     self.check_may_mail(tx, &inv.email, 1, now)?;
-                    self.step(tx, id, Status::Queued, Actor::Owner, "resend", None, now)?;
-                    self.reset_outbox(tx, id)?;
+                    let resend =
+                        Transition::new(id, Status::Queued, Actor::Owner, AuditAction::Resend, now);
+                    self.step(tx, resend)?;
+                    // The owner asked again: the outbox starts afresh for it.
+                    outbox::start_afresh(tx, id)?;
                     Ok(false)
                 }
                 Status::Expired => Ok(true),
@@ -173,11 +167,9 @@ impl Herald {
         let expires_at = now.saturating_add(ttl);
         let was = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
-            let inv = store::invitation(tx, id)
-                .map_err(|e| self.store.err(e))?
-                .ok_or(Error::NoSuchInvitation(id))?;
+            let inv = invitations::must_get(tx, id)?;
             // Checked before the link is touched. Queued stays queued: it was not mailed yet.
-            if inv.status != Status::Queued && !inv.status.can_become(Status::Queued) {
+            if !inv.status.offers_action(OwnerAction::Renew) {
                 return Err(Error::IllegalTransition {
                     id,
                     from: inv.status,
@@ -188,35 +180,19 @@ impl Herald {
             let adding = u32::from(inv.status != Status::Queued);
             self.check_may_mail(tx, &inv.email, adding, now)?;
             let (key_version, _key) = self.current_key_in(tx, now)?;
-            store::end_current_link(tx, id, "renewed", now).map_err(|e| self.store.err(e))?;
+            links::end_current(tx, id, EndReason::Renewed, now)?;
             let nonce = token::new_nonce().map_err(|e| Error::Random(e.to_string()))?;
-            store::insert_link(tx, id, &nonce, key_version, now, Some(expires_at))
-                .map_err(|e| self.store.err(e))?;
+            links::insert(tx, id, &nonce, key_version, now, Some(expires_at))?;
             let detail = format!("new link until {}", crate::clock::rfc3339(expires_at));
             if inv.status == Status::Queued {
-                store::audit(
-                    tx,
-                    Some(id),
-                    now,
-                    Actor::Owner,
-                    "renewed",
-                    None,
-                    None,
-                    Some(&detail),
-                )
-                .map_err(|e| self.store.err(e))?;
+                let (actor, action) = (Actor::Owner, AuditAction::Renewed);
+                audit::note(tx, Some(id), actor, action, Some(&detail), now)?;
             } else {
-                self.step(
-                    tx,
-                    id,
-                    Status::Queued,
-                    Actor::Owner,
-                    "renewed",
-                    Some(&detail),
-                    now,
-                )?;
+                let renewed =
+                    Transition::new(id, Status::Queued, Actor::Owner, AuditAction::Renewed, now);
+                self.step(tx, renewed.detail(&detail))?;
             }
-            self.reset_outbox(tx, id)?;
+            outbox::start_afresh(tx, id)?;
             Ok(inv.status)
         })?;
         Ok(RenewOutcome {
@@ -230,8 +206,10 @@ impl Herald {
         let now = self.clock.now();
         self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
-            self.step(tx, id, Status::Revoked, Actor::Owner, "revoked", None, now)?;
-            store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
+            let revoke =
+                Transition::new(id, Status::Revoked, Actor::Owner, AuditAction::Revoked, now);
+            self.step(tx, revoke)?;
+            links::end_current(tx, id, EndReason::Revoked, now)?;
             Ok(())
         })?;
         self.invitation(id)
@@ -246,67 +224,39 @@ impl Herald {
             return Ok(0);
         }
         // Most calls find nothing: look with a read first, so listing rarely takes the write lock.
-        let due = self
-            .store
-            .read(|tx| store::due_for_expiry(tx, now).map_err(|e| self.store.err(e)))?;
+        let due = self.store.read(|tx| invitations::due_for_expiry(tx, now))?;
         if due.is_empty() {
             return Ok(0);
         }
         self.store.write(|tx| self.sweep_expired_in(tx, now))
     }
 
-    pub(crate) fn sweep_expired_in(&self, tx: &Connection, now: Timestamp) -> Result<usize> {
-        let due = store::due_for_expiry(tx, now).map_err(|e| self.store.err(e))?;
+    pub(crate) fn sweep_expired_in(&self, tx: &Tx<'_>, now: Timestamp) -> Result<usize> {
+        let due = invitations::due_for_expiry(tx, now)?;
         for &id in &due {
-            self.step(tx, id, Status::Expired, Actor::System, "expired", None, now)?;
+            let expire = Transition::new(
+                id,
+                Status::Expired,
+                Actor::System,
+                AuditAction::Expired,
+                now,
+            );
+            self.step(tx, expire)?;
         }
         Ok(due.len())
     }
 
-    /// The owner asked again: the outbox starts afresh for this invitation.
-    fn reset_outbox(&self, tx: &Connection, id: i64) -> Result<()> {
-        store::exec(
-            tx,
-            "UPDATE invitations SET attempts = 0, next_attempt_at = NULL, first_attempt_at = NULL
-             WHERE id = ?1",
-            [id],
-        )
-        .map(drop)
-        .map_err(|e| self.store.err(e))
-    }
-
     /// One status change, with the state machine's refusal turned into a user-facing error.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn step(
-        &self,
-        tx: &Connection,
-        id: i64,
-        to: Status,
-        actor: Actor,
-        action: &str,
-        detail: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Status> {
-        self.step_stamped(tx, id, to, actor, action, detail, Stamp::default(), now)
-    }
-
-    /// [`Self::step`], also recording what the stamp says (sent or decided time, last error).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn step_stamped(
-        &self,
-        tx: &Connection,
-        id: i64,
-        to: Status,
-        actor: Actor,
-        action: &str,
-        detail: Option<&str>,
-        stamp: Stamp<'_>,
-        now: Timestamp,
-    ) -> Result<Status> {
-        store::transition(tx, id, to, actor, action, detail, stamp, now).map_err(|e| match e {
-            TransitionError::NotFound => Error::NoSuchInvitation(id),
-            TransitionError::Illegal(from) => Error::IllegalTransition { id, from, to },
-            TransitionError::Sql(e) => self.store.err(e),
+    /// Returns the status it came from.
+    pub(crate) fn step(&self, tx: &Tx<'_>, t: Transition<'_>) -> Result<Status> {
+        store::invitations::transition(tx, &t).map_err(|e| match e {
+            TransitionError::NotFound => Error::NoSuchInvitation(t.id),
+            TransitionError::Illegal(from) => Error::IllegalTransition {
+                id: t.id,
+                from,
+                to: t.to,
+            },
+            TransitionError::Store(e) => e,
         })
     }
 }

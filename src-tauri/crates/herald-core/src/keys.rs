@@ -6,14 +6,15 @@
 //! - `retire N` ends every link signed by N and deletes N from the keyring.
 //! - `reissue` renews the pending invitations whose key is gone, under the current key.
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
-use crate::model::{Actor, Status};
-use crate::store;
+use crate::links::EndReason;
+use crate::model::{Actor, AuditAction, Status};
+use crate::store::invitations::Transition;
+use crate::store::{audit, invitations, keys, links, Tx};
 use crate::token::{self, HmacKey};
 
 /// Whether the keyring holds a key version as the store remembers it.
@@ -90,8 +91,8 @@ impl Herald {
     }
 
     /// The "key missing" error, with how many pending invitations it strands.
-    pub(crate) fn key_missing(&self, c: &Connection, version: u32) -> Error {
-        let pending = store::key_version(c, version)
+    pub(crate) fn key_missing(&self, tx: &Tx<'_>, version: u32) -> Error {
+        let pending = keys::get(tx, version)
             .ok()
             .flatten()
             .map_or(0, |k| k.live_links);
@@ -101,8 +102,8 @@ impl Herald {
     /// The current signing key, made on first use. Runs inside the caller's write transaction,
     /// so two processes never both make "version 1". The keyring is written before the store
     /// commits; if the commit then fails, the next attempt overwrites the orphaned entry.
-    pub(crate) fn current_key_in(&self, tx: &Connection, now: Timestamp) -> Result<(u32, HmacKey)> {
-        match store::current_key_version(tx).map_err(|e| self.store.err(e))? {
+    pub(crate) fn current_key_in(&self, tx: &Tx<'_>, now: Timestamp) -> Result<(u32, HmacKey)> {
+        match keys::current(tx)? {
             Some((version, key_id)) => match self.load_key(version, &key_id)? {
                 Some(key) => Ok((version, key)),
                 None => Err(self.key_missing(tx, version)),
@@ -111,24 +112,14 @@ impl Herald {
         }
     }
 
-    fn new_key_version_in(&self, tx: &Connection, now: Timestamp) -> Result<(u32, HmacKey)> {
-        let version = store::next_key_version(tx).map_err(|e| self.store.err(e))?;
+    fn new_key_version_in(&self, tx: &Tx<'_>, now: Timestamp) -> Result<(u32, HmacKey)> {
+        let version = keys::next_version(tx)?;
         let key = HmacKey::generate().map_err(|e| Error::Random(e.to_string()))?;
         self.keyring.put_key(version, &key)?;
-        store::insert_key_version(tx, version, &key.key_id(), now)
-            .map_err(|e| self.store.err(e))?;
+        keys::insert(tx, version, &key.key_id(), now)?;
         let detail = format!("v{version}");
-        store::audit(
-            tx,
-            None,
-            now,
-            Actor::Owner,
-            "key-created",
-            None,
-            None,
-            Some(&detail),
-        )
-        .map_err(|e| self.store.err(e))?;
+        let made = AuditAction::KeyCreated;
+        audit::note(tx, None, Actor::Owner, made, Some(&detail), now)?;
         self.key_cache().insert(version, key.clone());
         Ok((version, key))
     }
@@ -145,9 +136,7 @@ impl Herald {
     /// Every key version, with whether the keyring still holds it.
     pub fn key_status(&self) -> Result<KeyStatus> {
         self.sweep_expired()?;
-        let rows = self
-            .store
-            .read(|tx| store::key_versions(tx).map_err(|e| self.store.err(e)))?;
+        let rows = self.store.read(keys::all)?;
         let current = rows
             .iter()
             .rev()
@@ -176,7 +165,7 @@ impl Herald {
         }
         let needing_reissue = self
             .store
-            .read(|tx| store::pending_needing_reissue(tx, &gone).map_err(|e| self.store.err(e)))?;
+            .read(|tx| links::pending_needing_reissue(tx, &gone))?;
         Ok(KeyStatus {
             keyring_service: self.keyring.service().to_owned(),
             versions,
@@ -206,13 +195,11 @@ impl Herald {
     pub fn retire_key(&self, version: u32) -> Result<RetireReport> {
         let now = self.clock.now();
         let ended = self.store.write(|tx| {
-            let row = store::key_version(tx, version)
-                .map_err(|e| self.store.err(e))?
-                .ok_or(Error::NoSuchKeyVersion(version))?;
+            let row = keys::get(tx, version)?.ok_or(Error::NoSuchKeyVersion(version))?;
             if row.retired_at.is_some() {
                 return Err(Error::KeyAlreadyRetired(version));
             }
-            let current = store::current_key_version(tx).map_err(|e| self.store.err(e))?;
+            let current = keys::current(tx)?;
             if current.map(|c| c.0) == Some(version) {
                 return Err(Error::RetireCurrentKey(version));
             }
@@ -225,36 +212,24 @@ impl Herald {
         Ok(RetireReport { version, ended })
     }
 
-    fn retire_in(&self, tx: &Connection, version: u32, now: Timestamp) -> Result<Vec<i64>> {
-        let ids = store::invitations_with_live_links(tx, version).map_err(|e| self.store.err(e))?;
+    fn retire_in(&self, tx: &Tx<'_>, version: u32, now: Timestamp) -> Result<Vec<i64>> {
+        let ids = links::invitations_signed_by(tx, version)?;
         let detail = format!("signing key v{version} retired");
         for &id in &ids {
-            store::end_current_link(tx, id, "key-retired", now).map_err(|e| self.store.err(e))?;
-            store::audit(
-                tx,
-                Some(id),
-                now,
-                Actor::Owner,
-                "link-ended",
-                None,
-                None,
-                Some(&detail),
-            )
-            .map_err(|e| self.store.err(e))?;
+            links::end_current(tx, id, EndReason::KeyRetired, now)?;
+            let ended = AuditAction::LinkEnded;
+            audit::note(tx, Some(id), Actor::Owner, ended, Some(&detail), now)?;
         }
-        store::retire_key_version(tx, version, now).map_err(|e| self.store.err(e))?;
+        keys::retire(tx, version, now)?;
         let v = format!("v{version}");
-        store::audit(
+        audit::note(
             tx,
             None,
-            now,
             Actor::Owner,
-            "key-retired",
-            None,
-            None,
+            AuditAction::KeyRetired,
             Some(&v),
-        )
-        .map_err(|e| self.store.err(e))?;
+            now,
+        )?;
         Ok(ids)
     }
 
@@ -265,9 +240,7 @@ impl Herald {
     pub fn reissue(&self) -> Result<ReissueReport> {
         let now = self.clock.now();
         // Which versions are gone is asked of the keyring before the write lock is taken.
-        let rows = self
-            .store
-            .read(|tx| store::key_versions(tx).map_err(|e| self.store.err(e)))?;
+        let rows = self.store.read(keys::all)?;
         let mut gone = Vec::new();
         for r in rows.iter().filter(|r| r.retired_at.is_none()) {
             if self.presence(r.version, &r.key_id)? != KeyPresence::Present {
@@ -282,14 +255,11 @@ impl Herald {
             .is_some_and(|r| gone.contains(&r.version));
         let report = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
-            let needing =
-                store::pending_needing_reissue(tx, &gone).map_err(|e| self.store.err(e))?;
+            let needing = links::pending_needing_reissue(tx, &gone)?;
             for &v in &gone {
                 self.retire_in(tx, v, now)?;
             }
-            let had_current = store::current_key_version(tx)
-                .map_err(|e| self.store.err(e))?
-                .is_some();
+            let had_current = keys::current(tx)?.is_some();
             let (current_version, _key) = if current_gone {
                 self.new_key_version_in(tx, now)?
             } else {
@@ -297,39 +267,19 @@ impl Herald {
             };
             let detail = format!("new link signed by key v{current_version}");
             for &id in &needing {
-                store::end_current_link(tx, id, "reissued", now).map_err(|e| self.store.err(e))?;
+                links::end_current(tx, id, EndReason::Reissued, now)?;
                 let nonce = token::new_nonce().map_err(|e| Error::Random(e.to_string()))?;
                 // Keeps the expiry: a reissue repairs the link, it does not extend the invitation.
-                store::insert_link(tx, id, &nonce, current_version, now, None)
-                    .map_err(|e| self.store.err(e))?;
-                let status = store::invitation(tx, id)
-                    .map_err(|e| self.store.err(e))?
-                    .map(|i| i.status)
-                    .ok_or(Error::NoSuchInvitation(id))?;
+                links::insert(tx, id, &nonce, current_version, now, None)?;
+                let status = invitations::must_get(tx, id)?.status;
+                let action = AuditAction::Reissued;
                 if matches!(status, Status::Sent | Status::Failed) {
-                    self.step(
-                        tx,
-                        id,
-                        Status::Queued,
-                        Actor::Owner,
-                        "reissued",
-                        Some(&detail),
-                        now,
-                    )?;
+                    let requeue = Transition::new(id, Status::Queued, Actor::Owner, action, now);
+                    self.step(tx, requeue.detail(&detail))?;
                 } else {
                     // Queued: it goes out with the new link anyway. Sending: the outbox sees
                     // the link change when it records the outcome, and mails the new one.
-                    store::audit(
-                        tx,
-                        Some(id),
-                        now,
-                        Actor::Owner,
-                        "reissued",
-                        None,
-                        None,
-                        Some(&detail),
-                    )
-                    .map_err(|e| self.store.err(e))?;
+                    audit::note(tx, Some(id), Actor::Owner, action, Some(&detail), now)?;
                 }
             }
             Ok(ReissueReport {

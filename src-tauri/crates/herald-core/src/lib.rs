@@ -22,7 +22,7 @@ mod respond;
 pub mod secrets;
 pub mod settings;
 pub mod state;
-pub mod store;
+pub(crate) mod store;
 pub mod token;
 pub mod validate;
 
@@ -32,13 +32,13 @@ pub use error::{Error, ErrorKind, Result};
 pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams, SmtpSaved};
 pub use invitations::{NewInvitations, RenewOutcome, DEFAULT_ROLE, MAX_BATCH};
 pub use keys::{KeyPresence, KeyStatus, KeyVersionInfo, ReissueReport, RetireReport};
-pub use links::{EndReason, LinkCheck, MintedLink};
+pub use links::{EndReason, LinkCheck, MintedLink, Superseded};
 pub use listing::{
     DayTally, ListPage, ListQuery, OptOutEntry, Overview, SortKey, StatusCounts, MAX_PAGE,
     OVERVIEW_DAYS,
 };
 pub use mail::{sent_copy, SentCopy};
-pub use model::{Actor, AuditEntry, Invitation, ListFilter, Status};
+pub use model::{Actor, AuditAction, AuditEntry, Invitation, ListFilter, OwnerAction, Status};
 pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};

@@ -9,16 +9,47 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::model::{Invitation, Status};
-use crate::store::{self, LinkRow};
+use crate::store::links::LinkRow;
+use crate::store::{self, invitations, keys};
 use crate::token::{self, Claims, Code, HmacKey, Purpose, Token};
 
-/// Why a link that once worked no longer does.
+/// Why a link ended: what the store records beside the time it ended.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr, strum::EnumString,
+)]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum EndReason {
+    /// The owner renewed it: a newer mail carries the working link.
+    Renewed,
+    /// Re-signed after a key was lost: a newer mail carries the working link.
+    Reissued,
+    /// The owner withdrew the invitation, or the invitee opted out.
+    Revoked,
+    /// Its signing key was retired (and deleted): it can no longer be checked at all.
+    KeyRetired,
+}
+
+impl EndReason {
+    /// What the invitee is told about a link that ended this way.
+    fn check(self, invitation: Invitation) -> LinkCheck {
+        match self {
+            EndReason::Renewed => LinkCheck::Ended(Superseded::Renewed, invitation),
+            EndReason::Reissued => LinkCheck::Ended(Superseded::Reissued, invitation),
+            EndReason::Revoked => LinkCheck::Revoked(invitation),
+            // A retired key's links cannot be vouched for: "not valid", as a fresh visit says.
+            EndReason::KeyRetired => LinkCheck::Invalid,
+        }
+    }
+}
+
+/// Why a link was replaced by a newer one, as the invitee is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum EndReason {
-    /// A newer mail carries the working link (the owner renewed it).
+pub enum Superseded {
+    /// The owner renewed it.
     Renewed,
-    /// A newer mail carries the working link (re-signed after a key was lost).
+    /// It was re-signed after a key was lost.
     Reissued,
 }
 
@@ -34,7 +65,7 @@ pub enum LinkCheck {
     /// Authentic, but the owner withdrew the invitation.
     Revoked(Invitation),
     /// Authentic, but replaced by a newer link.
-    Ended(EndReason, Invitation),
+    Ended(Superseded, Invitation),
     /// Not a link Herald made, or one whose key was retired: nothing more is said.
     Invalid,
 }
@@ -72,14 +103,11 @@ impl Herald {
     /// if the link has ended or its key is gone.
     pub fn mint_link(&self, id: i64) -> Result<MintedLink> {
         let (link, key) = self.store.read(|tx| {
-            let link = store::current_link(tx, id)
-                .map_err(|e| self.store.err(e))?
-                .ok_or(Error::NoSuchInvitation(id))?;
+            let link = store::links::current(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
             if link.ended_reason.is_some() {
                 return Err(Error::LinkEnded { id });
             }
-            let row = store::key_ref(tx, link.key_version)
-                .map_err(|e| self.store.err(e))?
+            let row = keys::key_ref(tx, link.key_version)?
                 .ok_or(Error::NoSuchKeyVersion(link.key_version))?;
             match self.load_key(link.key_version, &row.key_id)? {
                 Some(key) => Ok((link, key)),
@@ -109,13 +137,11 @@ impl Herald {
         };
         let now = self.clock.now();
         let found = self.store.read(|tx| {
-            let link = store::link_by_nonce(tx, &parsed.nonce).map_err(|e| self.store.err(e))?;
-            let Some(link) = link else {
+            let Some(link) = store::links::by_nonce(tx, &parsed.nonce)? else {
                 return Ok(None);
             };
-            let key_row = store::key_ref(tx, link.key_version).map_err(|e| self.store.err(e))?;
-            let invitation =
-                store::invitation(tx, link.invitation_id).map_err(|e| self.store.err(e))?;
+            let key_row = keys::key_ref(tx, link.key_version)?;
+            let invitation = invitations::get(tx, link.invitation_id)?;
             Ok(Some((link, key_row, invitation)))
         })?;
         let Some((link, Some(key_row), Some(invitation))) = found else {
@@ -146,12 +172,9 @@ impl Herald {
         if invitation.email != link.email {
             return Ok((LinkCheck::Invalid, None));
         }
-        let check = match link.ended_reason.as_deref() {
-            Some("revoked") => LinkCheck::Revoked(invitation),
-            Some("renewed") => LinkCheck::Ended(EndReason::Renewed, invitation),
-            Some("reissued") => LinkCheck::Ended(EndReason::Reissued, invitation),
-            // "key-retired" with a live key row cannot happen; say nothing rather than guess.
-            Some(_) => LinkCheck::Invalid,
+        let check = match link.ended_reason {
+            // (Key-retired with a live key row cannot happen; it says nothing, as if it did.)
+            Some(reason) => reason.check(invitation),
             None => match invitation.status {
                 Status::Accepted | Status::Declined => LinkCheck::Decided(invitation),
                 Status::Revoked => LinkCheck::Revoked(invitation),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::clock::Timestamp;
-pub use crate::state::Status;
+pub use crate::state::{OwnerAction, Status};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -31,9 +31,10 @@ pub struct Invitation {
 }
 
 /// Who caused a change, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Actor {
     Owner,
     Invitee,
@@ -42,19 +43,84 @@ pub enum Actor {
 
 impl Actor {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Actor::Owner => "owner",
-            Actor::Invitee => "invitee",
-            Actor::System => "system",
-        }
+        self.into()
     }
+}
 
-    pub(crate) fn parse(s: &str) -> Actor {
-        match s {
-            "owner" => Actor::Owner,
-            "invitee" => Actor::Invitee,
-            _ => Actor::System,
-        }
+/// What an audit line records. The names are what the store keeps (`wrong-code`, ...); the
+/// window words each one itself, and TypeScript checks that it words them all.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
+pub enum AuditAction {
+    /// The owner made the invitation (it is queued).
+    Created,
+    /// The outbox claimed it and is handing it to the mail server.
+    Sending,
+    /// The mail server took the mail.
+    Sent,
+    /// The server refused for now; the outbox tries again later.
+    Retry,
+    /// The server refused for good, or the retries ran out.
+    Failed,
+    /// Claimed, but its link could not be made (keyring): put back untouched.
+    NotSent,
+    /// Herald stopped while mailing it; mailed again.
+    Interrupted,
+    /// A mail outcome arrived after the invitation had been decided or revoked.
+    MailedLate,
+    /// Its link changed while mailing; the new link is mailed.
+    LinkChanged,
+    /// The owner asked to mail the same link again.
+    Resend,
+    /// The owner made a new link.
+    Renewed,
+    /// The owner withdrew it.
+    Revoked,
+    /// Its time ran out.
+    Expired,
+    /// A person first opened the link.
+    Opened,
+    /// Something that looks like a mail scanner first fetched the link.
+    Scanned,
+    Accepted,
+    Declined,
+    /// A wrong code was typed (or a code for an address with no usable code).
+    WrongCode,
+    /// From an ended link, the invitee asked for a new invitation.
+    AskedAgain,
+    /// The invitee asked never to be invited again.
+    OptedOut,
+    /// Its link ended because the link's key was retired.
+    LinkEnded,
+    /// Its link was re-signed under the current key.
+    Reissued,
+    /// A signing key version was made.
+    KeyCreated,
+    /// A signing key version was retired.
+    KeyRetired,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -64,8 +130,7 @@ impl Actor {
 pub struct AuditEntry {
     pub at: Timestamp,
     pub actor: Actor,
-    /// What happened, e.g. `created`, `resend`, `renewed`, `revoked`, `expired`.
-    pub action: String,
+    pub action: AuditAction,
     pub from_status: Option<Status>,
     pub to_status: Option<Status>,
     pub detail: Option<String>,

@@ -11,14 +11,13 @@
 //! process. Reclaiming is safe only under the lease, or it would take invitations another
 //! worker is mailing right now.
 
-use rusqlite::{params, OptionalExtension};
-
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::links::MintedLink;
-use crate::model::{Actor, Invitation, Status};
-use crate::store::{self, Stamp};
+use crate::model::{Actor, AuditAction, Invitation, Status};
+use crate::store::invitations::{Stamp, Transition};
+use crate::store::{audit, links, outbox, Tx};
 
 /// Waits before the 1st, 2nd, ... retry of a transient failure, in seconds; each is stretched
 /// or shrunk by up to a fifth at random so that many retries do not arrive together. After
@@ -77,17 +76,7 @@ impl Herald {
     /// mail, for its progress count.
     pub fn due_count(&self) -> Result<usize> {
         let now = self.clock.now();
-        self.store.read(|tx| {
-            store::row(
-                tx,
-                "SELECT count(*) FROM invitations
-                 WHERE status = 'queued' AND coalesce(next_attempt_at, 0) <= ?1",
-                [now],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .map_err(|e| self.store.err(e))
-        })
+        self.store.read(|tx| outbox::due_count(tx, now))
     }
 
     /// Queues again whatever a crash or kill left in `sending`. Needs the lease: only the
@@ -95,27 +84,17 @@ impl Herald {
     pub fn reclaim_interrupted(&self, _lease: &OutboxLease) -> Result<Vec<i64>> {
         let now = self.clock.now();
         self.store.write(|tx| {
-            let ids: Vec<i64> = {
-                let mut stmt = tx
-                    .prepare("SELECT id FROM invitations WHERE status = 'sending' ORDER BY id")
-                    .map_err(|e| self.store.err(e))?;
-                let rows = stmt
-                    .query_map([], |r| r.get(0))
-                    .map_err(|e| self.store.err(e))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(|e| self.store.err(e))?
-            };
+            let ids = outbox::sending(tx)?;
             for &id in &ids {
                 let detail = "Herald stopped while mailing it; it is mailed again";
-                self.step(
-                    tx,
+                let requeue = Transition::new(
                     id,
                     Status::Queued,
                     Actor::System,
-                    "interrupted",
-                    Some(detail),
+                    AuditAction::Interrupted,
                     now,
-                )?;
+                );
+                self.step(tx, requeue.detail(detail))?;
             }
             Ok(ids)
         })
@@ -131,41 +110,21 @@ impl Herald {
     /// invitation of the batch is put back untouched and the error returned: it is not theirs.
     pub fn claim_due(&self, max: usize) -> Result<Vec<Claim>> {
         let now = self.clock.now();
-        let limit = i64::try_from(max).unwrap_or(i64::MAX);
         let claimed: Vec<(i64, i64)> = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
-            let ids: Vec<i64> = {
-                // Never-tried invitations (no next attempt: NULL sorts first) in the order
-                // they were made, then retries as they fall due. Written so the
-                // (status, next_attempt_at) index yields the rows without a sort.
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT id FROM invitations
-                         WHERE status = 'queued'
-                           AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
-                         ORDER BY next_attempt_at, id LIMIT ?2",
-                    )
-                    .map_err(|e| self.store.err(e))?;
-                let rows = stmt
-                    .query_map(params![now, limit], |r| r.get(0))
-                    .map_err(|e| self.store.err(e))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(|e| self.store.err(e))?
-            };
+            let ids = outbox::due(tx, now, max)?;
             let mut claimed = Vec::with_capacity(ids.len());
             for id in ids {
-                self.step(tx, id, Status::Sending, Actor::System, "sending", None, now)?;
-                store::exec(
-                    tx,
-                    "UPDATE invitations SET attempts = attempts + 1,
-                         first_attempt_at = coalesce(first_attempt_at, ?2)
-                     WHERE id = ?1",
-                    params![id, now],
-                )
-                .map_err(|e| self.store.err(e))?;
-                let link = store::current_link(tx, id)
-                    .map_err(|e| self.store.err(e))?
-                    .ok_or(Error::NoSuchInvitation(id))?;
+                let claim = Transition::new(
+                    id,
+                    Status::Sending,
+                    Actor::System,
+                    AuditAction::Sending,
+                    now,
+                );
+                self.step(tx, claim)?;
+                outbox::count_attempt(tx, id, now)?;
+                let link = links::current(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
                 claimed.push((id, link.id));
             }
             Ok(claimed)
@@ -182,22 +141,17 @@ impl Herald {
             .collect::<Result<Vec<_>>>();
         minted.or_else(|e| {
             self.store.write(|tx| {
+                let why = e.to_string();
                 for &(id, _) in &claimed {
-                    self.step(
-                        tx,
+                    let put_back = Transition::new(
                         id,
                         Status::Queued,
                         Actor::System,
-                        "not-sent",
-                        Some(&e.to_string()),
+                        AuditAction::NotSent,
                         now,
-                    )?;
-                    store::exec(
-                        tx,
-                        "UPDATE invitations SET attempts = attempts - 1 WHERE id = ?1",
-                        [id],
-                    )
-                    .map_err(|e| self.store.err(e))?;
+                    );
+                    self.step(tx, put_back.detail(&why))?;
+                    outbox::uncount_attempt(tx, id)?;
                 }
                 Ok(())
             })?;
@@ -225,50 +179,33 @@ impl Herald {
 
     fn record_in(
         &self,
-        tx: &rusqlite::Transaction<'_>,
+        tx: &Tx<'_>,
         claim: &Claim,
         outcome: &Delivery,
         now: Timestamp,
     ) -> Result<Status> {
         let id = claim.invitation.id;
-        let row: Option<(String, Option<i64>, u32, Option<Timestamp>)> = store::row(
-            tx,
-            "SELECT status, link_id, attempts, first_attempt_at FROM invitations WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .map_err(|e| self.store.err(e))?;
-        let (status, link_id, attempts, first_attempt) = row.ok_or(Error::NoSuchInvitation(id))?;
-        let status = Status::parse(&status).unwrap_or(Status::Queued);
+        let outbox::Attempts {
+            status,
+            link_id,
+            attempts,
+            first_attempt_at: first_attempt,
+        } = outbox::attempts(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
         if status != Status::Sending {
             // Decided or revoked while the mail was on its way: the link says so by itself.
             let detail = format!("mail outcome after it was {status}: {}", describe(outcome));
-            store::audit(
-                tx,
-                Some(id),
-                now,
-                Actor::System,
-                "mailed-late",
-                None,
-                None,
-                Some(&detail),
-            )
-            .map_err(|e| self.store.err(e))?;
+            let late = AuditAction::MailedLate;
+            audit::note(tx, Some(id), Actor::System, late, Some(&detail), now)?;
             return Ok(status);
         }
+        let step = |to, action| Transition::new(id, to, Actor::System, action, now);
         if link_id != Some(claim.link_id) {
             let detail = "its link changed while mailing; the new link is mailed";
             self.step(
                 tx,
-                id,
-                Status::Queued,
-                Actor::System,
-                "link-changed",
-                Some(detail),
-                now,
+                step(Status::Queued, AuditAction::LinkChanged).detail(detail),
             )?;
-            self.reset_retry(tx, id, None)?;
+            outbox::set_next_attempt(tx, id, None)?;
             return Ok(Status::Queued);
         }
         match outcome {
@@ -278,24 +215,9 @@ impl Herald {
                     sent_at: true,
                     ..Stamp::default()
                 };
-                self.step_stamped(
-                    tx,
-                    id,
-                    Status::Sent,
-                    Actor::System,
-                    "sent",
-                    Some(&detail),
-                    stamp,
-                    now,
-                )?;
-                store::exec(
-                    tx,
-                    "UPDATE invitations SET message_id = ?2, last_error = NULL,
-                         next_attempt_at = NULL, first_attempt_at = NULL
-                     WHERE id = ?1",
-                    params![id, message_id],
-                )
-                .map_err(|e| self.store.err(e))?;
+                let sent = step(Status::Sent, AuditAction::Sent);
+                self.step(tx, sent.detail(&detail).stamp(stamp))?;
+                outbox::record_sent(tx, id, message_id)?;
                 Ok(Status::Sent)
             }
             Delivery::Retry { reason } if (attempts as usize) <= BACKOFF.len() => {
@@ -305,17 +227,9 @@ impl Herald {
                     last_error: Some(reason),
                     ..Stamp::default()
                 };
-                self.step_stamped(
-                    tx,
-                    id,
-                    Status::Queued,
-                    Actor::System,
-                    "retry",
-                    Some(&detail),
-                    stamp,
-                    now,
-                )?;
-                self.reset_retry(tx, id, Some(now + wait))?;
+                let retry = step(Status::Queued, AuditAction::Retry);
+                self.step(tx, retry.detail(&detail).stamp(stamp))?;
+                outbox::set_next_attempt(tx, id, Some(now + wait))?;
                 Ok(Status::Queued)
             }
             Delivery::Retry { reason } => {
@@ -333,57 +247,20 @@ impl Herald {
     /// is waiting. Lets the worker sleep exactly as long as it may.
     pub fn next_due_in(&self) -> Result<Option<i64>> {
         let now = self.clock.now();
-        let next: Option<i64> = self.store.read(|tx| {
-            store::row(
-                tx,
-                "SELECT min(coalesce(next_attempt_at, 0)) FROM invitations WHERE status = 'queued'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.store.err(e))
-        })?;
+        let next = self.store.read(outbox::next_due_at)?;
         Ok(next.map(|t| (t - now).max(0)))
     }
 
     /// Marks a mailing failed for good, keeping the server's words.
-    fn fail_in(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        id: i64,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<Status> {
+    fn fail_in(&self, tx: &Tx<'_>, id: i64, reason: &str, now: Timestamp) -> Result<Status> {
         let stamp = Stamp {
             last_error: Some(reason),
             ..Stamp::default()
         };
-        self.step_stamped(
-            tx,
-            id,
-            Status::Failed,
-            Actor::System,
-            "failed",
-            Some(reason),
-            stamp,
-            now,
-        )?;
-        self.reset_retry(tx, id, None)?;
+        let failed = Transition::new(id, Status::Failed, Actor::System, AuditAction::Failed, now);
+        self.step(tx, failed.detail(reason).stamp(stamp))?;
+        outbox::set_next_attempt(tx, id, None)?;
         Ok(Status::Failed)
-    }
-
-    fn reset_retry(
-        &self,
-        tx: &rusqlite::Connection,
-        id: i64,
-        next: Option<Timestamp>,
-    ) -> Result<()> {
-        store::exec(
-            tx,
-            "UPDATE invitations SET next_attempt_at = ?2 WHERE id = ?1",
-            params![id, next],
-        )
-        .map(drop)
-        .map_err(|e| self.store.err(e))
     }
 }
 

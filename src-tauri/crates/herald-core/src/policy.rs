@@ -2,49 +2,34 @@
 //! mailed. Both are checked when a mail is queued (create, resend, renew), inside the same
 //! transaction, so the owner learns at once and nothing half-happens.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use crate::clock::{rfc3339, Timestamp};
 use crate::error::{Error, Result};
 use crate::herald::Herald;
-use crate::model::{Actor, Status};
+use crate::links::EndReason;
+use crate::model::{Actor, AuditAction, Status};
 use crate::settings::{Limits, Site};
-use crate::store;
+use crate::store::invitations::Transition;
+use crate::store::settings::Section;
+use crate::store::{audit, invitations, links, opt_outs, settings, Tx};
 use crate::validate::{Email, ValidationError};
 
-const SECTION_LIMITS: &str = "limits";
-const SECTION_SITE: &str = "site";
 const DAY: i64 = 86_400;
 const MONTH: i64 = 30 * DAY;
 /// A ceiling on the settable limits: Herald invites people, it does not send newsletters.
 pub const MAX_PER_MONTH: u32 = 100;
 
 /// How an invitee asked not to be invited again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, strum::IntoStaticStr, strum::EnumString,
+)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum OptOutSource {
     /// The one-click unsubscribe of the mail (RFC 8058).
     OneClick,
     /// "Never invite me again" on the confirmation page.
     NeverAgain,
-}
-
-impl OptOutSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            OptOutSource::OneClick => "one-click",
-            OptOutSource::NeverAgain => "never-again",
-        }
-    }
-
-    /// The store's CHECK constraint admits only the two names.
-    pub(crate) fn parse(s: &str) -> OptOutSource {
-        match s {
-            "one-click" => OptOutSource::OneClick,
-            _ => OptOutSource::NeverAgain,
-        }
-    }
 }
 
 impl Herald {
@@ -53,9 +38,8 @@ impl Herald {
     }
 
     /// The limits as set, or the defaults (which are also what unreadable settings mean).
-    fn limits_in(&self, c: &Connection) -> Result<Limits> {
-        Ok(store::settings_get(c, SECTION_LIMITS)
-            .map_err(|e| self.store.err(e))?
+    fn limits_in(&self, tx: &Tx<'_>) -> Result<Limits> {
+        Ok(settings::get(tx, Section::Limits)?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
@@ -72,25 +56,24 @@ impl Herald {
             }
             .into());
         }
-        self.save_setting(SECTION_LIMITS, &limits)?;
+        self.save_setting(Section::Limits, &limits)?;
         Ok(limits)
     }
 
     /// Stores one section of settings as JSON.
-    fn save_setting(&self, section: &str, value: &impl serde::Serialize) -> Result<()> {
+    fn save_setting(&self, section: Section, value: &impl serde::Serialize) -> Result<()> {
         let json = serde_json::to_string(value).map_err(|e| Error::DatabaseContent {
             path: self.store.path().to_owned(),
             detail: e.to_string(),
         })?;
-        self.store
-            .write(|tx| store::settings_set(tx, section, &json).map_err(|e| self.store.err(e)))
+        self.store.write(|tx| settings::set(tx, section, &json))
     }
 
     /// The confirmation site's settings, or the defaults.
     pub fn site(&self) -> Result<Site> {
         Ok(self
             .store
-            .read(|tx| store::settings_get(tx, SECTION_SITE).map_err(|e| self.store.err(e)))?
+            .read(|tx| settings::get(tx, Section::Site))?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default())
     }
@@ -126,7 +109,7 @@ impl Herald {
             bind: addr.to_string(),
             trusted_proxies: proxies.iter().map(ToString::to_string).collect(),
         };
-        self.save_setting(SECTION_SITE, &site)?;
+        self.save_setting(Section::Site, &site)?;
         Ok(site)
     }
 
@@ -142,76 +125,56 @@ impl Herald {
     /// [`Herald::opt_out`] inside a caller's transaction, for a normalised address.
     pub(crate) fn opt_out_in(
         &self,
-        tx: &rusqlite::Connection,
+        tx: &Tx<'_>,
         email: &str,
         source: OptOutSource,
-        now: crate::clock::Timestamp,
+        now: Timestamp,
     ) -> Result<bool> {
-        let added = store::exec(
-            tx,
-            "INSERT INTO opt_outs (email, at, source) VALUES (?1, ?2, ?3)
-             ON CONFLICT (email) DO NOTHING",
-            params![email, now, source.as_str()],
-        )
-        .map_err(|e| self.store.err(e))?
-            == 1;
-        while let Some(id) = store::pending_for_email(tx, email).map_err(|e| self.store.err(e))? {
+        let added = opt_outs::add(tx, email, source, now)?;
+        while let Some(id) = invitations::pending_for_email(tx, email)? {
             let detail = "the invitee asked never to be invited again";
             self.step(
                 tx,
-                id,
-                Status::Revoked,
-                Actor::Invitee,
-                "opted-out",
-                Some(detail),
-                now,
+                Transition::new(
+                    id,
+                    Status::Revoked,
+                    Actor::Invitee,
+                    AuditAction::OptedOut,
+                    now,
+                )
+                .detail(detail),
             )?;
-            store::end_current_link(tx, id, "revoked", now).map_err(|e| self.store.err(e))?;
+            links::end_current(tx, id, EndReason::Revoked, now)?;
         }
         Ok(added)
     }
 
     pub fn is_opted_out(&self, email: &str) -> Result<bool> {
         let email = Email::parse(email)?;
-        self.store
-            .read(|tx| opted_out(tx, email.as_str()).map_err(|e| self.store.err(e)))
+        self.store.read(|tx| opt_outs::contains(tx, email.as_str()))
     }
 
     /// Refuses to queue `adding` more mails to `email` if it opted out or the limits would be
     /// passed. Mails already queued count, so a burst cannot slip past the limit.
     pub(crate) fn check_may_mail(
         &self,
-        tx: &Connection,
+        tx: &Tx<'_>,
         email: &str,
         adding: u32,
         now: Timestamp,
     ) -> Result<()> {
-        if opted_out(tx, email).map_err(|e| self.store.err(e))? {
+        if opt_outs::contains(tx, email)? {
             return Err(Error::OptedOut {
                 email: email.to_owned(),
             });
         }
         let limits = self.limits_in(tx)?;
-        let pending: u32 = tx
-            .query_row(
-                "SELECT count(*) FROM invitations
-                 WHERE email = ?1 AND status IN ('queued','sending')",
-                [email],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.store.err(e))?;
+        let pending = invitations::mails_waiting_for(tx, email)?;
         for (period, span, limit) in [
             ("day", DAY, limits.per_day),
             ("30 days", MONTH, limits.per_month),
         ] {
-            let (sent, oldest): (u32, Option<Timestamp>) = tx
-                .query_row(
-                    "SELECT count(*), min(a.at) FROM audit a JOIN invitations i ON i.id = a.invitation_id
-                     WHERE i.email = ?1 AND a.action = 'sent' AND a.at > ?2",
-                    params![email, now - span],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(|e| self.store.err(e))?;
+            let (sent, oldest) = audit::mails_sent_since(tx, email, now - span)?;
             let count = sent + pending;
             if count + adding > limit {
                 return Err(Error::MailLimit {
@@ -227,12 +190,4 @@ impl Herald {
         }
         Ok(())
     }
-}
-
-fn opted_out(c: &Connection, email: &str) -> rusqlite::Result<bool> {
-    c.query_row("SELECT 1 FROM opt_outs WHERE email = ?1", [email], |_| {
-        Ok(())
-    })
-    .optional()
-    .map(|r| r.is_some())
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::invitations::{DEFAULT_ROLE, MAX_BATCH};
 use crate::recipients;
-use crate::store;
+use crate::store::invitations;
 use crate::validate::{self, MAX_NAME_LEN, MAX_NOTE_LEN, MAX_ROLE_LEN};
 
 /// What would become of one line.
@@ -114,7 +114,7 @@ impl Herald {
                     Verdict::Duplicate { first_line }
                 } else {
                     first_seen.insert(email.clone(), line);
-                    match store::pending_for_email(tx, &email).map_err(|e| self.store.err(e))? {
+                    match invitations::pending_for_email(tx, &email)? {
                         Some(id) => Verdict::AlreadyInvited { id },
                         None => match self.check_may_mail(tx, &email, 1, now) {
                             Ok(()) if ready as usize >= MAX_BATCH => Verdict::OverBatch,

@@ -3,15 +3,14 @@
 //! asking for a new invitation. Every answer is one conditional update in one transaction, so
 //! twenty simultaneous accepts make exactly one transition.
 
-use rusqlite::{params, OptionalExtension};
-
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
-use crate::links::{claims, decoy_key, EndReason, LinkCheck};
-use crate::model::{Actor, Invitation, Status};
+use crate::links::{claims, decoy_key, EndReason, LinkCheck, Superseded};
+use crate::model::{Actor, AuditAction, Invitation, Status};
 use crate::policy::OptOutSource;
-use crate::store::{self, Stamp};
+use crate::store::invitations::{FirstLook, Stamp, Transition};
+use crate::store::{audit, invitations, keys, links};
 use crate::token::{self, Claims, Purpose};
 use crate::validate::Email;
 
@@ -139,34 +138,19 @@ impl Herald {
         if already {
             return Ok((check, None));
         }
-        let (column, action) = if automated {
-            ("scanned_at", "scanned")
+        let (look, action) = if automated {
+            (FirstLook::Scanned, AuditAction::Scanned)
         } else {
-            ("opened_at", "opened")
+            (FirstLook::Opened, AuditAction::Opened)
         };
         let id = invitation.id;
         let first = self.store.write(|tx| {
-            let n = store::exec(
-                tx,
-                &format!("UPDATE invitations SET {column} = ?2 WHERE id = ?1 AND {column} IS NULL"),
-                params![id, now],
-            )
-            .map_err(|e| self.store.err(e))?;
-            if n == 1 {
+            let first = invitations::record_first_look(tx, id, look, now)?;
+            if first {
                 let detail = visit.user_agent.map(|a| one_line(a, 200));
-                store::audit(
-                    tx,
-                    Some(id),
-                    now,
-                    Actor::Invitee,
-                    action,
-                    None,
-                    None,
-                    detail.as_deref(),
-                )
-                .map_err(|e| self.store.err(e))?;
+                audit::note(tx, Some(id), Actor::Invitee, action, detail.as_deref(), now)?;
             }
-            Ok(n == 1)
+            Ok(first)
         })?;
         let event = first.then_some(SiteEvent::Opened { id, automated });
         Ok((self.check_link(token)?, event))
@@ -202,14 +186,12 @@ impl Herald {
         // Which link the code would be for, and its key; the keyring is slow, so it is read
         // before the write lock is taken.
         let found = self.store.read(|tx| {
-            let Some(id) =
-                store::pending_for_email(tx, email.as_str()).map_err(|e| self.store.err(e))?
-            else {
+            let Some(id) = invitations::pending_for_email(tx, email.as_str())? else {
                 return Ok(None);
             };
-            let link = store::current_link(tx, id).map_err(|e| self.store.err(e))?;
+            let link = links::current(tx, id)?;
             let key = match &link {
-                Some(l) => store::key_ref(tx, l.key_version).map_err(|e| self.store.err(e))?,
+                Some(l) => keys::key_ref(tx, l.key_version)?,
                 None => None,
             };
             Ok(Some((id, link, key)))
@@ -229,56 +211,31 @@ impl Herald {
         };
         let now = self.clock.now();
         let right = self.store.write(|tx| {
-            let err = |e| self.store.err(e);
             let usable = match &target {
-                Some((id, link, key)) => store::row(
-                    tx,
-                    "SELECT l.code_failures FROM links l JOIN invitations i ON i.link_id = l.id
-                     WHERE l.id = ?1 AND l.ended_at IS NULL",
-                    [link.id],
-                    |r| r.get::<_, u32>(0),
-                )
-                .optional()
-                .map_err(err)?
-                .filter(|failures| *failures < CODE_ATTEMPTS)
-                .map(|_| (*id, link, key)),
+                Some((id, link, key)) => links::code_failures(tx, link.id)?
+                    .filter(|failures| *failures < CODE_ATTEMPTS)
+                    .map(|_| (*id, link, key)),
                 None => None,
             };
             let Some((id, link, key)) = usable else {
                 let _ = token::verify_code(decoy_key(), &decoy_claims(), code);
-                store::audit(
-                    tx,
-                    None,
-                    now,
-                    Actor::Invitee,
-                    "wrong-code",
-                    None,
-                    None,
-                    Some("a code was typed for an address with no usable code"),
-                )
-                .map_err(err)?;
+                let detail = "a code was typed for an address with no usable code";
+                let wrong = AuditAction::WrongCode;
+                audit::note(tx, None, Actor::Invitee, wrong, Some(detail), now)?;
                 return Ok(None);
             };
             if token::verify_code(key, &claims(link), code) {
                 return Ok(Some((id, link.id, link.expires_at)));
             }
-            store::exec(
-                tx,
-                "UPDATE links SET code_failures = code_failures + 1 WHERE id = ?1",
-                [link.id],
-            )
-            .map_err(err)?;
-            store::audit(
+            links::count_code_failure(tx, link.id)?;
+            audit::note(
                 tx,
                 Some(id),
-                now,
                 Actor::Invitee,
-                "wrong-code",
+                AuditAction::WrongCode,
                 None,
-                None,
-                None,
-            )
-            .map_err(err)?;
+                now,
+            )?;
             Ok(None)
         })?;
         let Some((id, link_id, expires_at)) = right else {
@@ -321,13 +278,10 @@ impl Herald {
             return Ok(None);
         };
         let found = self.store.read(|tx| {
-            let Some(link) =
-                store::link_by_nonce(tx, &parsed.nonce).map_err(|e| self.store.err(e))?
-            else {
+            let Some(link) = links::by_nonce(tx, &parsed.nonce)? else {
                 return Ok(None);
             };
-            let key = store::key_ref(tx, link.key_version).map_err(|e| self.store.err(e))?;
-            Ok(key.map(|k| (link, k)))
+            Ok(keys::key_ref(tx, link.key_version)?.map(|k| (link, k)))
         })?;
         let Some((link, key_ref)) = found else {
             let _ = token::verify(
@@ -375,27 +329,18 @@ impl Herald {
         let now = self.clock.now();
         let id = invitation.id;
         let told = self.store.write(|tx| {
-            let n = store::exec(
-                tx,
-                "UPDATE invitations SET asked_again_at = ?2
-                 WHERE id = ?1 AND (asked_again_at IS NULL OR asked_again_at <= ?3)",
-                params![id, now, now - ASK_AGAIN_EVERY_SECS],
-            )
-            .map_err(|e| self.store.err(e))?;
-            if n == 1 {
-                store::audit(
+            let told = invitations::record_asked_again(tx, id, now, now - ASK_AGAIN_EVERY_SECS)?;
+            if told {
+                audit::note(
                     tx,
                     Some(id),
-                    now,
                     Actor::Invitee,
-                    "asked-again",
+                    AuditAction::AskedAgain,
                     None,
-                    None,
-                    None,
-                )
-                .map_err(|e| self.store.err(e))?;
+                    now,
+                )?;
             }
-            Ok(n == 1)
+            Ok(told)
         })?;
         Ok(if told {
             (Asked::Told(invitation), Some(SiteEvent::AskedAgain { id }))
@@ -414,46 +359,25 @@ impl Herald {
     ) -> Result<(Answered, Option<SiteEvent>)> {
         let now = self.clock.now();
         let (to, action) = match answer {
-            Answer::Accept => (Status::Accepted, "accepted"),
-            Answer::Decline { .. } => (Status::Declined, "declined"),
+            Answer::Accept => (Status::Accepted, AuditAction::Accepted),
+            Answer::Decline { .. } => (Status::Declined, AuditAction::Declined),
         };
         let recorded = self.store.write(|tx| {
-            let current: Option<(Option<i64>, String, String)> = store::row(
-                tx,
-                "SELECT link_id, status, email FROM invitations WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.store.err(e))?;
-            let Some((current_link, status, email)) = current else {
-                return Err(Error::NoSuchInvitation(id));
-            };
-            let pending = Status::parse(&status).is_some_and(Status::is_pending);
-            if current_link != Some(link_id) || !pending {
+            let target = invitations::answer_target(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
+            if target.link_id != Some(link_id) || !target.status.is_pending() {
                 return Ok(false);
             }
             // The link was authenticated before this transaction began: make sure that,
             // now, it has not ended, its time is not up and its key has not been retired.
-            let live: bool = store::row(
-                tx,
-                "SELECT l.ended_at IS NULL AND ?2 < l.expires_at AND k.retired_at IS NULL
-                 FROM links l JOIN key_versions k ON k.version = l.key_version
-                 WHERE l.id = ?1",
-                params![link_id, now],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.store.err(e))?
-            .unwrap_or(false);
-            if !live {
+            if !links::is_live(tx, link_id, now)? {
                 return Ok(false);
             }
             let stamp = Stamp {
                 decided_at: true,
                 ..Stamp::default()
             };
-            match self.step_stamped(tx, id, to, Actor::Invitee, action, None, stamp, now) {
+            let decide = Transition::new(id, to, Actor::Invitee, action, now).stamp(stamp);
+            match self.step(tx, decide) {
                 Ok(_) => {}
                 // Another answer won the race between the read above and this update.
                 Err(Error::IllegalTransition { .. }) => return Ok(false),
@@ -461,14 +385,9 @@ impl Herald {
             }
             // Whoever answered had the page open: the funnel never shows more answers than
             // openings, even when the opening itself was taken for a scanner's.
-            store::exec(
-                tx,
-                "UPDATE invitations SET opened_at = ?2 WHERE id = ?1 AND opened_at IS NULL",
-                params![id, now],
-            )
-            .map_err(|e| self.store.err(e))?;
+            invitations::record_first_look(tx, id, FirstLook::Opened, now)?;
             if let Answer::Decline { never_again: true } = answer {
-                self.opt_out_in(tx, &email, OptOutSource::NeverAgain, now)?;
+                self.opt_out_in(tx, &target.email, OptOutSource::NeverAgain, now)?;
             }
             Ok(true)
         })?;
@@ -486,35 +405,38 @@ impl Herald {
 impl Herald {
     /// Why an answer through link `link_id` was not recorded, as the link would now say.
     fn why_refused(&self, id: i64, link_id: i64, now: Timestamp) -> Result<LinkCheck> {
-        let link: Option<(Option<String>, Timestamp, bool)> = self.store.read(|tx| {
-            store::row(
-                tx,
-                "SELECT l.ended_reason, l.expires_at, k.retired_at IS NOT NULL
-                 FROM links l JOIN key_versions k ON k.version = l.key_version
-                 WHERE l.id = ?1",
-                [link_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(|e| self.store.err(e))
-        })?;
+        let link = self.store.read(|tx| links::state(tx, link_id))?;
         let invitation = self.invitation(id)?;
         Ok(match (invitation.status, link) {
             (Status::Accepted | Status::Declined, _) => LinkCheck::Decided(invitation),
             // A retired key's links cannot be vouched for any more: "not valid", as a fresh
             // visit would say.
-            (_, Some((_, _, true)) | None) => LinkCheck::Invalid,
+            (
+                _,
+                Some(links::LinkState {
+                    key_retired: true, ..
+                })
+                | None,
+            ) => LinkCheck::Invalid,
             (Status::Revoked, _) => LinkCheck::Revoked(invitation),
-            (_, Some((Some(reason), _, _))) if reason == "revoked" => {
-                LinkCheck::Revoked(invitation)
-            }
-            (_, Some((Some(reason), _, _))) if reason == "reissued" => {
-                LinkCheck::Ended(EndReason::Reissued, invitation)
-            }
+            (
+                _,
+                Some(links::LinkState {
+                    ended: Some(EndReason::Revoked),
+                    ..
+                }),
+            ) => LinkCheck::Revoked(invitation),
+            (
+                _,
+                Some(links::LinkState {
+                    ended: Some(EndReason::Reissued),
+                    ..
+                }),
+            ) => LinkCheck::Ended(Superseded::Reissued, invitation),
             (Status::Expired, _) => LinkCheck::Expired(invitation),
-            (_, Some((_, expires_at, _))) if now >= expires_at => LinkCheck::Expired(invitation),
+            (_, Some(l)) if now >= l.expires_at => LinkCheck::Expired(invitation),
             // Still pending, so its link was replaced meanwhile.
-            _ => LinkCheck::Ended(EndReason::Renewed, invitation),
+            _ => LinkCheck::Ended(Superseded::Renewed, invitation),
         })
     }
 }

@@ -12,9 +12,25 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// An invitation's status. Its name (`queued`, ...) is what the store, the JSON and the
+/// command line all use; strum and serde both derive it from the variant, in lower case.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+    strum::VariantArray,
+)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Status {
     Queued,
     Sending,
@@ -26,33 +42,65 @@ pub enum Status {
     Revoked,
 }
 
+/// What the owner can ask of an invitation from the list or its details.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum OwnerAction {
+    /// Mail the same link again (an expired invitation is renewed instead).
+    Resend,
+    /// A fresh link and expiry.
+    Renew,
+    /// Withdraw it; the link dies at once.
+    Revoke,
+}
+
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Queued,
-        Status::Sending,
-        Status::Sent,
-        Status::Failed,
-        Status::Accepted,
-        Status::Declined,
-        Status::Expired,
-        Status::Revoked,
-    ];
+    pub const ALL: &'static [Status] = <Status as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Sending => "sending",
-            Status::Sent => "sent",
-            Status::Failed => "failed",
-            Status::Accepted => "accepted",
-            Status::Declined => "declined",
-            Status::Expired => "expired",
-            Status::Revoked => "revoked",
+        self.into()
+    }
+
+    /// The status named exactly `s` (as the store writes it).
+    pub fn parse(s: &str) -> Option<Status> {
+        s.parse().ok()
+    }
+
+    /// Whether the owner may ask for `action` now. The one table the window's buttons read
+    /// (through [`Status::offers`]); `resend`, `renew` and `revoke` enforce the same rules.
+    pub fn offers_action(self, action: OwnerAction) -> bool {
+        match action {
+            // Sent or failed go back to the outbox with the same link; expired is renewed.
+            OwnerAction::Resend => matches!(self, Status::Sent | Status::Failed | Status::Expired),
+            // A fresh link; queued stays queued (it was not mailed yet).
+            // (Not while sending: the mail in flight carries the link a renewal would end.)
+            OwnerAction::Renew => matches!(
+                self,
+                Status::Queued | Status::Sent | Status::Failed | Status::Expired
+            ),
+            OwnerAction::Revoke => self.can_become(Status::Revoked),
         }
     }
 
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    /// Every owner action this status offers.
+    pub fn offers(self) -> Vec<OwnerAction> {
+        <OwnerAction as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .filter(|a| self.offers_action(*a))
+            .collect()
     }
 
     /// No way out: the invitee decided or the owner withdrew.
@@ -99,21 +147,12 @@ impl Status {
     }
 }
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Status {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Status, String> {
-        Status::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
-            let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-            format!("{s:?} is not a status; use one of {}", names.join(", "))
-        })
-    }
+/// The status named in user input (`Sent`, ` sent `), with the names to choose from on error.
+pub fn parse_input(s: &str) -> Result<Status, String> {
+    Status::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+        let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+        format!("{s:?} is not a status; use one of {}", names.join(", "))
+    })
 }
 
 #[cfg(test)]
@@ -122,11 +161,19 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
-            assert_eq!(s.as_str().parse::<Status>(), Ok(s));
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(
+                super::parse_input(&format!(" {} ", s.as_str().to_uppercase())),
+                Ok(s)
+            );
         }
-        assert!("pending".parse::<Status>().is_err());
+        assert!(super::parse_input("pending").is_err());
+        assert!(
+            Status::parse("Sent").is_none(),
+            "the store's names are exact"
+        );
     }
 
     #[test]
@@ -152,7 +199,7 @@ mod tests {
     #[test]
     fn final_states_never_move() {
         for from in [Accepted, Declined, Revoked] {
-            for to in Status::ALL {
+            for &to in Status::ALL {
                 assert!(!from.can_become(to), "{from} -> {to}");
             }
         }
@@ -165,7 +212,7 @@ mod tests {
         assert!(!Sending.can_become(Expired));
         assert!(!Expired.can_become(Accepted));
         assert!(!Expired.can_become(Sent));
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert!(!s.can_become(s), "{s} -> {s}");
         }
     }
@@ -181,5 +228,19 @@ mod tests {
         // failed, accepted, declined, revoked (6); sent: queued, accepted, declined, revoked,
         // expired (5); failed: the same (5); expired: queued, revoked (2).
         assert_eq!(legal, 23);
+    }
+
+    #[test]
+    fn offers_are_what_the_owner_actions_accept() {
+        use super::OwnerAction::*;
+        let offered = |s: Status| s.offers();
+        assert_eq!(offered(Queued), vec![Renew, Revoke]);
+        assert_eq!(offered(Sending), vec![Revoke]);
+        assert_eq!(offered(Sent), vec![Resend, Renew, Revoke]);
+        assert_eq!(offered(Failed), vec![Resend, Renew, Revoke]);
+        assert_eq!(offered(Expired), vec![Resend, Renew, Revoke]);
+        for s in [Accepted, Declined, Revoked] {
+            assert!(offered(s).is_empty(), "{s}");
+        }
     }
 }

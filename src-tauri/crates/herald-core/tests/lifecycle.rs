@@ -6,8 +6,8 @@ use std::path::Path;
 
 use herald_core::token::{self, Claims, HmacKey, Purpose};
 use herald_core::{
-    EndReason, Error, Herald, KeyPresence, Limits, LinkCheck, ListFilter, NewInvitations,
-    OptOutSource, SmtpParams, Status, TlsMode,
+    AuditAction, Error, Herald, KeyPresence, Limits, LinkCheck, ListFilter, NewInvitations,
+    OptOutSource, SmtpParams, Status, Superseded, TlsMode,
 };
 use zeroize::Zeroizing;
 
@@ -79,8 +79,8 @@ fn a_link_lives_until_it_expires_and_says_so() {
     let history = h.history(ids[0]).unwrap();
     let last = history.last().unwrap();
     assert_eq!(
-        (last.action.as_str(), last.to_status),
-        ("expired", Some(Status::Expired))
+        (last.action, last.to_status),
+        (AuditAction::Expired, Some(Status::Expired))
     );
 }
 
@@ -196,7 +196,7 @@ fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
     assert_ne!(second, first);
     assert!(matches!(
         h.check_link(&first).unwrap(),
-        LinkCheck::Ended(EndReason::Renewed, _)
+        LinkCheck::Ended(Superseded::Renewed, _)
     ));
     assert!(matches!(h.check_link(&second).unwrap(), LinkCheck::Live(_)));
 
@@ -227,13 +227,14 @@ fn resend_keeps_the_link_renew_replaces_it_revoke_ends_it() {
         "{e}"
     );
 
-    let actions: Vec<String> = h
+    let actions: Vec<AuditAction> = h
         .history(id)
         .unwrap()
         .into_iter()
         .map(|a| a.action)
         .collect();
-    assert_eq!(actions, ["created", "resend", "renewed", "revoked"]);
+    use AuditAction::{Created, Renewed, Resend, Revoked};
+    assert_eq!(actions, [Created, Resend, Renewed, Revoked]);
 }
 
 #[test]
@@ -248,7 +249,7 @@ fn an_expired_invitation_is_renewed_by_resend() {
     assert_eq!(inv.expires_at, START + 15 * DAY);
     assert!(matches!(
         h.check_link(&old).unwrap(),
-        LinkCheck::Ended(EndReason::Renewed, _)
+        LinkCheck::Ended(Superseded::Renewed, _)
     ));
     assert!(matches!(
         h.check_link(&token_for(&h, id)).unwrap(),
@@ -597,8 +598,8 @@ fn an_opt_out_withdraws_and_blocks_for_good() {
     assert!(matches!(h.check_link(&t).unwrap(), LinkCheck::Revoked(_)));
     let last = h.history(id).unwrap().pop().unwrap();
     assert_eq!(
-        (last.action.as_str(), last.actor),
-        ("opted-out", herald_core::Actor::Invitee)
+        (last.action, last.actor),
+        (AuditAction::OptedOut, herald_core::Actor::Invitee)
     );
 
     let e = h
@@ -799,7 +800,7 @@ fn a_code_for_an_unknown_address_costs_what_a_wrong_one_costs() {
         h.history(id)
             .unwrap()
             .iter()
-            .filter(|e| e.action == "wrong-code")
+            .filter(|e| e.action == AuditAction::WrongCode)
             .count(),
         1
     );

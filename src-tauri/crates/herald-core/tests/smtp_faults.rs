@@ -360,7 +360,7 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
             .history(inv.id)
             .unwrap()
             .iter()
-            .filter(|e| e.action == "retry")
+            .filter(|e| e.action == herald_core::AuditAction::Retry)
             .count();
         assert_eq!(retries as u32, want.attempts - 1, "{inv:?}");
     }

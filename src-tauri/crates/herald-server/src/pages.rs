@@ -8,7 +8,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
-use herald_core::{mail::readable_time, EndReason, General, Invitation, LinkCheck};
+use herald_core::{mail::readable_time, General, Invitation, LinkCheck, Superseded};
 use sha2::Digest;
 
 pub const STYLE: &str = include_str!("../templates/style.css");
@@ -164,8 +164,8 @@ impl Page {
             }
             LinkCheck::Ended(reason, _) => {
                 let why = match reason {
-                    EndReason::Renewed => "a newer mail carries a fresh link",
-                    EndReason::Reissued => "a newer mail carries a re-signed link",
+                    Superseded::Renewed => "a newer mail carries a fresh link",
+                    Superseded::Reissued => "a newer mail carries a re-signed link",
                 };
                 Page::new(StatusCode::GONE, Some(g), "This link has been replaced")
                     .line(format!("This invitation is still open, but {why}. Please use the link in the most recent mail from {}.", g.team))

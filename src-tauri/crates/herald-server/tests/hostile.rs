@@ -352,7 +352,7 @@ fn wrong_codes_counted(h: &Herald, id: i64) -> usize {
     h.history(id)
         .unwrap()
         .iter()
-        .filter(|e| e.action == "wrong-code")
+        .filter(|e| e.action == herald_core::AuditAction::WrongCode)
         .count()
 }
 

@@ -188,7 +188,7 @@ fn twenty_simultaneous_accepts_make_one_transition() {
         .history(id)
         .unwrap()
         .iter()
-        .filter(|e| e.action == "accepted")
+        .filter(|e| e.action == herald_core::AuditAction::Accepted)
         .count();
     assert_eq!(accepted, 1);
 }
