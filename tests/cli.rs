@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use herald_core::secrets::Keyring;
 use herald_core::token::{self, Claims, Purpose, NONCE_LEN};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 mod common;
@@ -690,7 +691,7 @@ fn smtp_settings_keep_the_password_in_the_keyring() {
         .smtp_password()
         .unwrap()
         .unwrap();
-    assert_eq!(stored.as_str(), password);
+    assert_eq!(stored.expose_secret(), password);
     let out = env.ok(&[
         "smtp",
         "set",

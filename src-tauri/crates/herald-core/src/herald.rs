@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -62,35 +62,20 @@ pub enum InitOutcome {
     Updated,
 }
 
-/// What `herald smtp set` asks for. Raw user input.
-#[derive(Clone)]
+/// What `herald smtp set` asks for. Raw user input; `Debug` shows no password.
+#[derive(Debug, Clone)]
 pub struct SmtpParams {
     pub host: String,
     pub port: u16,
     pub tls: TlsMode,
     pub user: Option<String>,
     /// `None` keeps the password already in the keyring (if there is a user).
-    pub password: Option<Zeroizing<String>>,
+    pub password: Option<SecretString>,
     pub allow_insecure: bool,
     /// A PEM file with an extra root certificate to trust.
     pub ca_file: Option<PathBuf>,
     /// The envelope sender (where bounces go); the sender address when absent.
     pub bounce_address: Option<String>,
-}
-
-impl std::fmt::Debug for SmtpParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpParams")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("allow_insecure", &self.allow_insecure)
-            .field("ca_file", &self.ca_file)
-            .field("bounce_address", &self.bounce_address)
-            .finish()
-    }
 }
 
 /// What saving the SMTP settings did.
@@ -250,7 +235,7 @@ impl Herald {
         }
         let user = validate::optional_text("SMTP user name", params.user.as_deref(), 254)?;
         if let Some(p) = &params.password {
-            if p.is_empty() {
+            if p.expose_secret().is_empty() {
                 return Err(ValidationError::EmptyPassword.into());
             }
             if user.is_none() {

@@ -5,7 +5,7 @@
 //! Entries are named `<install id>/hmac-key/v<N>` and `<install id>/smtp-password` under one
 //! service name, so that two data folders never share or overwrite each other's keys.
 
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::token::HmacKey;
 
@@ -89,9 +89,9 @@ impl Keyring {
         keyring::Entry::new(&self.service, account).map_err(|e| classify(e, account))
     }
 
-    fn read(&self, account: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
+    fn read(&self, account: &str) -> Result<Option<SecretString>, KeyringError> {
         match self.entry(account)?.get_password() {
-            Ok(s) => Ok(Some(Zeroizing::new(s))),
+            Ok(s) => Ok(Some(SecretString::from(s))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(keyring::Error::BadEncoding(_)) => Err(KeyringError::Corrupt {
                 what: account.to_owned(),
@@ -117,7 +117,7 @@ impl Keyring {
         let account = self.account_for_key(version);
         match self.read(&account)? {
             None => Ok(None),
-            Some(text) => HmacKey::from_keyring_text(&text)
+            Some(text) => HmacKey::from_keyring_text(text.expose_secret())
                 .map(Some)
                 .ok_or(KeyringError::Corrupt { what: account }),
         }
@@ -131,12 +131,12 @@ impl Keyring {
         self.delete(&self.account_for_key(version))
     }
 
-    pub fn smtp_password(&self) -> Result<Option<Zeroizing<String>>, KeyringError> {
+    pub fn smtp_password(&self) -> Result<Option<SecretString>, KeyringError> {
         self.read(&self.account_for_smtp())
     }
 
-    pub fn set_smtp_password(&self, password: &str) -> Result<(), KeyringError> {
-        self.write(&self.account_for_smtp(), password)
+    pub fn set_smtp_password(&self, password: &SecretString) -> Result<(), KeyringError> {
+        self.write(&self.account_for_smtp(), password.expose_secret())
     }
 
     pub fn delete_smtp_password(&self) -> Result<(), KeyringError> {

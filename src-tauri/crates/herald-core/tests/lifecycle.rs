@@ -9,7 +9,7 @@ use herald_core::{
     EndReason, Error, Herald, KeyPresence, Limits, LinkCheck, ListFilter, NewInvitations,
     OptOutSource, SmtpParams, Status, TlsMode,
 };
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 mod common;
 
@@ -405,7 +405,7 @@ fn smtp_password_goes_to_the_keyring_only() {
         port: 587,
         tls: TlsMode::Starttls,
         user: Some("owner".into()),
-        password: Some(Zeroizing::new(password.into())),
+        password: Some(SecretString::from(password)),
         allow_insecure: false,
         ca_file: None,
         bounce_address: None,
@@ -414,7 +414,11 @@ fn smtp_password_goes_to_the_keyring_only() {
     assert_eq!(smtp.host, "smtp.example.com");
     assert!(h.has_smtp_password().unwrap());
     assert_eq!(
-        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        h.keyring()
+            .smtp_password()
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         password
     );
     assert!(!contains(
@@ -458,7 +462,7 @@ fn the_smtp_password_never_follows_a_changed_server() {
         port: 587,
         tls: TlsMode::Starttls,
         user: Some("owner".into()),
-        password: Some(Zeroizing::new("hunter2 for example.com".into())),
+        password: Some(SecretString::from("hunter2 for example.com")),
         allow_insecure: false,
         ca_file: None,
         bounce_address: None,
@@ -503,12 +507,16 @@ fn the_smtp_password_never_follows_a_changed_server() {
     // A new server with its own password keeps that one.
     let own = SmtpParams {
         host: "smtp.elsewhere.example".into(),
-        password: Some(Zeroizing::new("its own".into())),
+        password: Some(SecretString::from("its own")),
         ..p.clone()
     };
     assert!(!h.set_smtp(&own).unwrap().password_dropped);
     assert_eq!(
-        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        h.keyring()
+            .smtp_password()
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         "its own"
     );
 }

@@ -111,7 +111,7 @@ fn point_smtp(
         port,
         tls,
         user: login.map(|(u, _)| u.to_owned()),
-        password: login.map(|(_, p)| zeroize::Zeroizing::new(p.to_owned())),
+        password: login.map(|(_, p)| secrecy::SecretString::from(p)),
         allow_insecure: false,
         ca_file: ca,
         bounce_address: None,
