@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::secrets::Keyring;
+use crate::secrets::{Keyring, OsKeyring, SecretStore};
 use crate::settings::{General, Smtp, TlsMode};
 use crate::store::{self, Store};
 use crate::token::HmacKey;
@@ -24,13 +24,18 @@ const SECTION_SMTP: &str = "smtp";
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     pub data_dir: PathBuf,
+    /// Where the signing keys and the SMTP password are kept: the OS keyring, which is what
+    /// [`OpenOptions::new`] always picks. Tests (and programs embedding Herald) may pass a
+    /// [`crate::secrets::MemoryKeyring`] instead.
+    pub keyring: Arc<dyn SecretStore>,
     /// The keyring service name; see [`Keyring::service_from_env`].
     pub keyring_service: String,
     pub clock: Clock,
 }
 
 impl OpenOptions {
-    /// The given folder, or the OS app-data folder; the keyring service from the environment.
+    /// The given folder, or the OS app-data folder; the OS keyring, under the service name
+    /// from the environment.
     pub fn new(data_dir: Option<PathBuf>) -> Result<OpenOptions> {
         let data_dir = match data_dir {
             Some(dir) => dir,
@@ -38,6 +43,7 @@ impl OpenOptions {
         };
         Ok(OpenOptions {
             data_dir,
+            keyring: OsKeyring::shared(),
             keyring_service: Keyring::service_from_env(),
             clock: Clock::System,
         })
@@ -155,7 +161,7 @@ impl Herald {
         Herald {
             data_dir: opts.data_dir,
             store,
-            keyring: Keyring::new(opts.keyring_service, install_id),
+            keyring: Keyring::new(opts.keyring, opts.keyring_service, install_id),
             keys: Mutex::new(HashMap::new()),
             clock: opts.clock,
         }

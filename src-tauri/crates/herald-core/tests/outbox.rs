@@ -70,6 +70,7 @@ fn fixture() -> Fixture {
     let clock = Clock::manual(1_900_000_000);
     let opts = OpenOptions {
         data_dir: root.join("data"),
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: format!(
             "herald-outbox-test-{}-{}",
             std::process::id(),
@@ -460,6 +461,7 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
     let other = Arc::new(
         Herald::open(OpenOptions {
             data_dir: f.herald.data_dir().to_owned(),
+            keyring: herald_core::secrets::OsKeyring::shared(),
             keyring_service: f.herald.keyring().service().to_owned(),
             clock: f.clock.clone(),
         })

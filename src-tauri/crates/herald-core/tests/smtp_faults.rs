@@ -175,6 +175,7 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
     let clock = Clock::manual(1_900_000_000);
     let opts = OpenOptions {
         data_dir: tmp.path().join("data"),
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: format!(
             "herald-smtp-faults-{}-{}",
             std::process::id(),

@@ -77,6 +77,7 @@ impl Activity {
 fn check_copy(dir: &Path, service: &str) -> Result<usize, String> {
     let opts = OpenOptions {
         data_dir: dir.to_owned(),
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: service.to_owned(),
         clock: Clock::manual(common::START),
     };

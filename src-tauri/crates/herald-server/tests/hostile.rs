@@ -1073,6 +1073,7 @@ fn direction_overrides_and_invisible_characters_in_names_are_refused_and_nothing
     ] {
         let opts = OpenOptions {
             data_dir: tmp.path().join("data"),
+            keyring: herald_core::secrets::OsKeyring::shared(),
             keyring_service: format!("herald-hostile-test-{}-init", std::process::id()),
             clock: herald_core::Clock::manual(common::START),
         };

@@ -36,6 +36,7 @@ impl Fixture {
     pub fn opts(&self) -> OpenOptions {
         OpenOptions {
             data_dir: self.dir.path().join("data"),
+            keyring: herald_core::secrets::OsKeyring::shared(),
             keyring_service: self.service.clone(),
             clock: self.clock.clone(),
         }

@@ -48,6 +48,7 @@ pub fn site_with(team: &str, owner: &str, config: SiteConfig) -> Site {
     let clock = Clock::manual(START);
     let opts = OpenOptions {
         data_dir: tmp.path().join("data"),
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: format!(
             "herald-site-test-{}-{}",
             std::process::id(),
