@@ -552,7 +552,7 @@ mod tests {
     fn herald(dir: &std::path::Path, clock: &Clock) -> Herald {
         let opts = OpenOptions {
             data_dir: dir.join("data"),
-            keyring: crate::secrets::OsKeyring::shared(),
+            keyring: crate::secrets::MemoryKeyring::new().shared(),
             keyring_service: format!(
                 "herald-respond-unit-{}-{}",
                 std::process::id(),

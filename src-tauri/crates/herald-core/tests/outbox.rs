@@ -1,6 +1,6 @@
 //! The outbox against a real SMTP server: Postfix's smtp-sink, started here on a free loopback
 //! port, which writes each message it receives to a file and can answer commands with soft or
-//! hard errors. Runs inside `scripts/with-keyring.sh` (the real keyring holds the keys).
+//! hard errors. The keys and the SMTP password are in an in-memory keyring.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -70,7 +70,7 @@ fn fixture() -> Fixture {
     let clock = Clock::manual(1_900_000_000);
     let opts = OpenOptions {
         data_dir: root.join("data"),
-        keyring: herald_core::secrets::OsKeyring::shared(),
+        keyring: herald_core::secrets::MemoryKeyring::new().shared(),
         keyring_service: format!(
             "herald-outbox-test-{}-{}",
             std::process::id(),
@@ -461,7 +461,7 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
     let other = Arc::new(
         Herald::open(OpenOptions {
             data_dir: f.herald.data_dir().to_owned(),
-            keyring: herald_core::secrets::OsKeyring::shared(),
+            keyring: f.herald.keyring().store().clone(),
             keyring_service: f.herald.keyring().service().to_owned(),
             clock: f.clock.clone(),
         })

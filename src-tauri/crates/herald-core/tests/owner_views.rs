@@ -1,6 +1,6 @@
-//! What the owner's window reads, against a real SQLite file and keyring: paged listing with
-//! search, sort and counts; the overview; the opt-out list; the members' CSV; the check of a
-//! pasted list; the mail preview. All of it read-only.
+//! What the owner's window reads, against a real SQLite file (the keys in an in-memory
+//! keyring): paged listing with search, sort and counts; the overview; the opt-out list; the
+//! members' CSV; the check of a pasted list; the mail preview. All of it read-only.
 
 mod common;
 

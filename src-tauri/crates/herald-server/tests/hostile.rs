@@ -1,7 +1,7 @@
 //! Hostile input against the real confirmation site (issue #7, "Proof"): a bounded brute force
 //! of forged tokens and typed codes, oversized and malformed HTTP spoken over raw TCP, slow and
 //! idle clients, and Unicode tricks in names and addresses. Real parts only: the real server on
-//! a loopback port, a real SQLite file, the real keyring (run inside `scripts/with-keyring.sh`).
+//! a loopback port and a real SQLite file (the keys are in an in-memory keyring).
 //!
 //! The default run is small enough for CI. `HERALD_HOSTILE_ROUNDS=N` sets how many forged
 //! tokens the brute force tries (each by GET and by POST; default 1500), and the code brute force
@@ -1073,7 +1073,7 @@ fn direction_overrides_and_invisible_characters_in_names_are_refused_and_nothing
     ] {
         let opts = OpenOptions {
             data_dir: tmp.path().join("data"),
-            keyring: herald_core::secrets::OsKeyring::shared(),
+            keyring: herald_core::secrets::MemoryKeyring::new().shared(),
             keyring_service: format!("herald-hostile-test-{}-init", std::process::id()),
             clock: herald_core::Clock::manual(common::START),
         };

@@ -1,5 +1,5 @@
 //! The confirmation site over real HTTP: the real server on a loopback port, a real SQLite
-//! file, the real keyring (run inside `scripts/with-keyring.sh`).
+//! file, an in-memory keyring.
 
 mod common;
 

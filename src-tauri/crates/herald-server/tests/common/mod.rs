@@ -1,6 +1,5 @@
 //! The fixture both site test files share: the real server on a loopback port, over a real
-//! SQLite file and the real keyring (run inside `scripts/with-keyring.sh`), and a small
-//! blocking HTTP client.
+//! SQLite file and an in-memory keyring, and a small blocking HTTP client.
 
 // Each test file uses its own part of this module; what one leaves unused is not dead.
 #![allow(dead_code)]
@@ -48,7 +47,7 @@ pub fn site_with(team: &str, owner: &str, config: SiteConfig) -> Site {
     let clock = Clock::manual(START);
     let opts = OpenOptions {
         data_dir: tmp.path().join("data"),
-        keyring: herald_core::secrets::OsKeyring::shared(),
+        keyring: herald_core::secrets::MemoryKeyring::new().shared(),
         keyring_service: format!(
             "herald-site-test-{}-{}",
             std::process::id(),
