@@ -13,9 +13,7 @@ use herald_core::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-mod common;
-
-use common::{deliver, invite, params, Fixture, DAY, START};
+use crate::common::{deliver, invite, params, Fixture, DAY, START};
 
 /// The tests about the keyring itself (a key read back by a new process, deleted, lost,
 /// replaced; the SMTP password kept there and dropped) run twice: on an in-memory keyring

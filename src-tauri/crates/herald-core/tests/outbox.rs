@@ -14,9 +14,7 @@ use herald_core::{
 };
 use tempfile::TempDir;
 
-mod common;
-
-use common::worker::Worker;
+use crate::common::worker::Worker;
 
 /// A running smtp-sink; killed when dropped.
 struct Sink {

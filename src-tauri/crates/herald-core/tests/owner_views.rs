@@ -2,9 +2,7 @@
 //! keyring): paged listing with search, sort and counts; the overview; the opt-out list; the
 //! members' CSV; the check of a pasted list; the mail preview. All of it read-only.
 
-mod common;
-
-use common::{deliver, invite, Fixture, DAY, START};
+use crate::common::{deliver, invite, Fixture, DAY, START};
 use herald_core::{ListQuery, MailDraft, OptOutSource, SortKey, Status, Verdict, MAX_BATCH};
 
 fn query(limit: u32) -> ListQuery {

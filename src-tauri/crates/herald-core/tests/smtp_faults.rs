@@ -24,9 +24,7 @@ use herald_core::{
 use herald_testkit::Rng;
 use tempfile::TempDir;
 
-mod common;
-
-use common::worker::Worker;
+use crate::common::worker::Worker;
 
 /// Seconds the `slow-` recipients' server waits before answering the message data.
 const SLOW: f64 = 2.0;

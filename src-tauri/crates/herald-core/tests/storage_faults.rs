@@ -19,9 +19,7 @@ use herald_core::{
     Status,
 };
 
-mod common;
-
-use common::{invite, params, Fixture};
+use crate::common::{invite, params, Fixture};
 use herald_testkit::{is_root, snapshot, Mount, Rng};
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +75,7 @@ impl Activity {
 fn check_copy(dir: &Path, f: &Fixture) -> Result<usize, String> {
     let opts = OpenOptions {
         data_dir: dir.to_owned(),
-        clock: Clock::manual(common::START),
+        clock: Clock::manual(crate::common::START),
         ..f.opts()
     };
     let h = Herald::open(opts).map_err(|e| format!("Herald::open: {e}"))?;
