@@ -8,17 +8,15 @@
 //! scales with it; `HERALD_HOSTILE_SEED=S` replays a run (every test prints its seed). See
 //! docs/hostile-tests.md.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::{agent, got, site, site_with, Got, Site};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::{agent, got, site, site_with, Got, Site};
 use herald_core::token::{self, Claims, HmacKey, Purpose, NONCE_LEN, TOKEN_LEN};
 use herald_core::{
     AuditEntry, Herald, InitParams, Invitation, ListFilter, NewInvitations, OpenOptions, Status,
@@ -1075,7 +1073,7 @@ fn direction_overrides_and_invisible_characters_in_names_are_refused_and_nothing
             data_dir: tmp.path().join("data"),
             keyring: herald_core::secrets::MemoryKeyring::new().shared(),
             keyring_service: format!("herald-hostile-test-{}-init", std::process::id()),
-            clock: herald_core::Clock::manual(common::START),
+            clock: herald_core::Clock::manual(crate::common::START),
         };
         let params = InitParams {
             team: team.into(),

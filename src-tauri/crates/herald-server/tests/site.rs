@@ -2,12 +2,10 @@
 //! call the site's router directly (`tower::ServiceExt::oneshot`, no socket); the flood of
 //! fetches and the simultaneous accepts go through the real server on a loopback port.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{agent, got, pages, pages_with, site, Got, START};
 use axum::body::Body;
-use common::{agent, got, pages, pages_with, site, Got, START};
 use herald_core::{NewInvitations, SiteEvent, Status};
 use herald_server::SiteConfig;
 
