@@ -13,10 +13,8 @@ use herald_core::token::{self, Claims, Purpose, NONCE_LEN};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-mod common;
-
-use common::sink::Sink;
-use common::Env;
+use crate::common::sink::Sink;
+use crate::common::Env;
 
 /// What only these tests need of an `Env`.
 impl Env {
