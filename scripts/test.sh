@@ -62,13 +62,18 @@ stage_rust_fmt() {
     in_keyring cargo fmt --all --check
 }
 
+# Cargo features for clippy and the tests: herald-core's tests about the keyring itself run on
+# the OS keyring too, not only on the in-memory one every other core and site test uses.
+RUST_TEST_FEATURES=(--features herald-core/real-keyring-tests)
+
 stage_rust_clippy() {
-    in_keyring cargo clippy --workspace --all-targets --locked -- -D warnings
+    in_keyring cargo clippy --workspace --all-targets --locked "${RUST_TEST_FEATURES[@]}" -- -D warnings
 }
 
-# Unit and integration tests of every crate, against a real keyring.
+# Unit and integration tests of every crate, inside a real keyring: the CLI tests run the
+# binary, which always uses the OS keyring, and the real-keyring tests need it.
 stage_rust_test() {
-    in_keyring cargo test --workspace --locked
+    in_keyring cargo test --workspace --locked "${RUST_TEST_FEATURES[@]}"
 }
 
 # The real window under Xvfb through tauri-driver, from first launch to an accepted invitation

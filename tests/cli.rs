@@ -8,14 +8,13 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use herald_core::secrets::Keyring;
+use herald_core::secrets::{Keyring, OsKeyring};
 use herald_core::token::{self, Claims, Purpose, NONCE_LEN};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
-mod common;
-
-use common::sink::Sink;
-use common::Env;
+use crate::common::sink::Sink;
+use crate::common::Env;
 
 /// What only these tests need of an `Env`.
 impl Env {
@@ -27,7 +26,7 @@ impl Env {
                 r.get(0)
             })
             .unwrap();
-        let keyring = Keyring::new(self.service.clone(), install);
+        let keyring = Keyring::new(OsKeyring::shared(), self.service.clone(), install);
         let mut stmt = db
             .prepare("SELECT invitation_id, nonce, key_version, email, expires_at FROM links")
             .unwrap();
@@ -686,11 +685,11 @@ fn smtp_settings_keep_the_password_in_the_keyring() {
             r.get(0)
         })
         .unwrap();
-    let stored = Keyring::new(env.service.clone(), install)
+    let stored = Keyring::new(OsKeyring::shared(), env.service.clone(), install)
         .smtp_password()
         .unwrap()
         .unwrap();
-    assert_eq!(stored.as_str(), password);
+    assert_eq!(stored.expose_secret(), password);
     let out = env.ok(&[
         "smtp",
         "set",

@@ -23,10 +23,8 @@ use herald_core::mail::IN_FLIGHT;
 use serde_json::Value;
 use tempfile::TempDir;
 
-mod common;
-
-use common::sink::Sink;
-use common::Env;
+use crate::common::sink::Sink;
+use crate::common::Env;
 use herald_testkit::{env_number, Rng};
 
 /// What only these tests need of an `Env`.

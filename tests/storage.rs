@@ -11,9 +11,7 @@ use std::process::{Command, Output};
 /// "Something around Herald failed" (README: keyring, disk, port).
 const EXIT_ENVIRONMENT: i32 = 1;
 
-mod common;
-
-use common::{Env, BIN, INIT};
+use crate::common::{Env, BIN, INIT};
 use herald_testkit::{is_root, Mount};
 
 /// Like `assert_refused` in cli.rs, for a failure around Herald: exit code 1, exactly `line`

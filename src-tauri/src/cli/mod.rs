@@ -22,6 +22,7 @@ use herald_core::{
     ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
 };
+use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 /// Exit code for a request that cannot be carried out as given: nothing was changed.
@@ -318,11 +319,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// One line, without its line ending; the rest of the input is ignored.
-fn read_password_line(mut input: impl BufRead) -> io::Result<Zeroizing<String>> {
+fn read_password_line(mut input: impl BufRead) -> io::Result<SecretString> {
     let mut line = Zeroizing::new(String::new());
     input.read_line(&mut line)?;
     let trimmed = line.trim_end_matches(['\n', '\r']);
-    Ok(Zeroizing::new(trimmed.to_owned()))
+    Ok(SecretString::from(trimmed))
 }
 
 fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliError> {
@@ -627,13 +628,15 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     #[test]
     fn password_line_loses_only_its_line_ending() {
         let p = read_password_line(&b" pass word \r\nsecond line"[..]).unwrap();
-        assert_eq!(p.as_str(), " pass word ");
-        assert_eq!(read_password_line(&b""[..]).unwrap().as_str(), "");
+        assert_eq!(p.expose_secret(), " pass word ");
+        assert_eq!(read_password_line(&b""[..]).unwrap().expose_secret(), "");
     }
 
     #[test]

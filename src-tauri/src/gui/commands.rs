@@ -10,8 +10,8 @@ use herald_core::{
     Herald, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft, MailPreview,
     NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams, TlsMode,
 };
+use secrecy::ExposeSecret;
 use tauri::{AppHandle, Emitter, State};
-use zeroize::Zeroizing;
 
 use super::contract::{
     AppInfo, CommandError, ErrorKind, GeneralInput, InvitationDetail, InviteInput, LiveEvent,
@@ -233,7 +233,7 @@ pub async fn save_smtp(
             host: input.host,
             port,
             tls: input.tls,
-            password: input.password.filter(|p| !p.is_empty()).map(Zeroizing::new),
+            password: input.password.filter(|p| !p.expose_secret().is_empty()),
             user,
             allow_insecure: input.allow_insecure,
             ca_file,

@@ -3,6 +3,7 @@
 //! `bindings.rs`), so the UI and Rust cannot drift apart unnoticed. Nothing here can carry a
 //! token, a code or a link.
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -85,30 +86,19 @@ pub struct GeneralInput {
 }
 
 /// The SMTP step. `password: None` keeps the one already in the keyring.
-#[derive(Deserialize, TS)]
+#[derive(Debug, Deserialize, TS)]
 pub struct SmtpInput {
     pub host: String,
     /// The TLS mode's usual port when absent.
     pub port: Option<u16>,
     pub tls: TlsMode,
     pub user: Option<String>,
-    pub password: Option<String>,
+    #[ts(type = "string | null")]
+    pub password: Option<SecretString>,
     pub allow_insecure: bool,
     /// Where bounces go, if not to the sender address.
     #[serde(default)]
     pub bounce_address: Option<String>,
-}
-
-impl std::fmt::Debug for SmtpInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpInput")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish_non_exhaustive()
-    }
 }
 
 /// What the reachability check of the public URL found.

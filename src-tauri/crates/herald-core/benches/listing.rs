@@ -19,6 +19,7 @@ const PAGE: u32 = 100;
 fn herald(dir: &std::path::Path) -> Herald {
     let opts = OpenOptions {
         data_dir: dir.join("data"),
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: format!("herald-bench-listing-{}", std::process::id()),
         clock: Clock::manual(1_900_000_000),
     };

@@ -56,6 +56,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let clock = Clock::manual(start);
     let opts = OpenOptions {
         data_dir: dir,
+        keyring: herald_core::secrets::OsKeyring::shared(),
         keyring_service: service,
         clock: clock.clone(),
     };

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::secrets::Keyring;
+use crate::secrets::{Keyring, OsKeyring, SecretStore};
 use crate::settings::{General, Smtp, TlsMode};
 use crate::store::settings::{self as settings_table, Section};
 use crate::store::{meta, Store};
@@ -21,13 +21,18 @@ use crate::validate::{self, Email, ValidationError, MAX_NAME_LEN, MAX_TEAM_LEN};
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
     pub data_dir: PathBuf,
+    /// Where the signing keys and the SMTP password are kept: the OS keyring, which is what
+    /// [`OpenOptions::new`] always picks. Tests (and programs embedding Herald) may pass a
+    /// [`crate::secrets::MemoryKeyring`] instead.
+    pub keyring: Arc<dyn SecretStore>,
     /// The keyring service name; see [`Keyring::service_from_env`].
     pub keyring_service: String,
     pub clock: Clock,
 }
 
 impl OpenOptions {
-    /// The given folder, or the OS app-data folder; the keyring service from the environment.
+    /// The given folder, or the OS app-data folder; the OS keyring, under the service name
+    /// from the environment.
     pub fn new(data_dir: Option<PathBuf>) -> Result<OpenOptions> {
         let data_dir = match data_dir {
             Some(dir) => dir,
@@ -35,6 +40,7 @@ impl OpenOptions {
         };
         Ok(OpenOptions {
             data_dir,
+            keyring: OsKeyring::shared(),
             keyring_service: Keyring::service_from_env(),
             clock: Clock::System,
         })
@@ -59,35 +65,20 @@ pub enum InitOutcome {
     Updated,
 }
 
-/// What `herald smtp set` asks for. Raw user input.
-#[derive(Clone)]
+/// What `herald smtp set` asks for. Raw user input; `Debug` shows no password.
+#[derive(Debug, Clone)]
 pub struct SmtpParams {
     pub host: String,
     pub port: u16,
     pub tls: TlsMode,
     pub user: Option<String>,
     /// `None` keeps the password already in the keyring (if there is a user).
-    pub password: Option<Zeroizing<String>>,
+    pub password: Option<SecretString>,
     pub allow_insecure: bool,
     /// A PEM file with an extra root certificate to trust.
     pub ca_file: Option<PathBuf>,
     /// The envelope sender (where bounces go); the sender address when absent.
     pub bounce_address: Option<String>,
-}
-
-impl std::fmt::Debug for SmtpParams {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpParams")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("allow_insecure", &self.allow_insecure)
-            .field("ca_file", &self.ca_file)
-            .field("bounce_address", &self.bounce_address)
-            .finish()
-    }
 }
 
 /// What saving the SMTP settings did.
@@ -167,7 +158,7 @@ impl Herald {
         Herald {
             data_dir: opts.data_dir,
             store,
-            keyring: Keyring::new(opts.keyring_service, install_id),
+            keyring: Keyring::new(opts.keyring, opts.keyring_service, install_id),
             keys: Mutex::new(HashMap::new()),
             clock: opts.clock,
         }
@@ -247,7 +238,7 @@ impl Herald {
         }
         let user = validate::optional_text("SMTP user name", params.user.as_deref(), 254)?;
         if let Some(p) = &params.password {
-            if p.is_empty() {
+            if p.expose_secret().is_empty() {
                 return Err(ValidationError::EmptyPassword.into());
             }
             if user.is_none() {

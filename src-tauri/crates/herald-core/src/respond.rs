@@ -474,6 +474,7 @@ mod tests {
     fn herald(dir: &std::path::Path, clock: &Clock) -> Herald {
         let opts = OpenOptions {
             data_dir: dir.join("data"),
+            keyring: crate::secrets::MemoryKeyring::new().shared(),
             keyring_service: format!(
                 "herald-respond-unit-{}-{}",
                 std::process::id(),

@@ -4,10 +4,20 @@
 //!
 //! Entries are named `<install id>/hmac-key/v<N>` and `<install id>/smtp-password` under one
 //! service name, so that two data folders never share or overwrite each other's keys.
+//!
+//! [`Keyring`] names the entries and reads the keys; where the entries live is a
+//! [`SecretStore`]: the OS keyring ([`OsKeyring`], what [`crate::OpenOptions::new`] always
+//! picks) or, for tests and embedding, [`MemoryKeyring`].
 
-use zeroize::Zeroizing;
+mod memory;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::token::HmacKey;
+
+pub use memory::{MemoryKeyring, MemoryKeyringFailure};
 
 pub const DEFAULT_SERVICE: &str = "app.herald.desktop";
 /// Overrides the service name, so tests and parallel installs stay apart.
@@ -45,16 +55,80 @@ fn hint_locked() -> &'static str {
     }
 }
 
+/// Where secrets are kept: three calls on text entries named by service and account, which
+/// is all Herald asks of a keyring. [`Keyring`] decides the names and what the text means.
+///
+/// Implementations report failures as the [`KeyringError`] that says what to do: `Locked`,
+/// `Unreachable` (no keyring to talk to), `Refused`, or `Corrupt` for an entry that is not
+/// text. A missing entry is not an error: `get` answers `None` and `delete` succeeds.
+pub trait SecretStore: std::fmt::Debug + Send + Sync {
+    /// The text stored under `account`, or `None` when there is no such entry.
+    fn get(&self, service: &str, account: &str) -> Result<Option<SecretString>, KeyringError>;
+    /// Stores `secret` under `account`, replacing what was there.
+    fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), KeyringError>;
+    /// Removes the entry; removing one that does not exist succeeds.
+    fn delete(&self, service: &str, account: &str) -> Result<(), KeyringError>;
+}
+
+/// The OS keyring, through the `keyring` crate: Secret Service, Keychain, Credential Manager.
+/// What every Herald outside of tests uses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsKeyring;
+
+impl OsKeyring {
+    /// The OS keyring as the store [`crate::OpenOptions`] takes.
+    pub fn shared() -> Arc<dyn SecretStore> {
+        Arc::new(OsKeyring)
+    }
+
+    fn entry(service: &str, account: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(service, account).map_err(|e| classify(e, account))
+    }
+}
+
+impl SecretStore for OsKeyring {
+    fn get(&self, service: &str, account: &str) -> Result<Option<SecretString>, KeyringError> {
+        match OsKeyring::entry(service, account)?.get_password() {
+            Ok(s) => Ok(Some(SecretString::from(s))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(keyring::Error::BadEncoding(_)) => Err(KeyringError::Corrupt {
+                what: account.to_owned(),
+            }),
+            Err(e) => Err(classify(e, account)),
+        }
+    }
+
+    fn set(&self, service: &str, account: &str, secret: &str) -> Result<(), KeyringError> {
+        OsKeyring::entry(service, account)?
+            .set_password(secret)
+            .map_err(|e| classify(e, account))
+    }
+
+    fn delete(&self, service: &str, account: &str) -> Result<(), KeyringError> {
+        match OsKeyring::entry(service, account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(classify(e, account)),
+        }
+    }
+}
+
 /// One Herald install's view of the keyring.
 #[derive(Debug, Clone)]
 pub struct Keyring {
+    store: Arc<dyn SecretStore>,
     service: String,
     install_id: String,
 }
 
 impl Keyring {
-    pub fn new(service: impl Into<String>, install_id: impl Into<String>) -> Keyring {
+    /// The entries of install `install_id` under `service`, kept in `store`.
+    pub fn new(
+        store: Arc<dyn SecretStore>,
+        service: impl Into<String>,
+        install_id: impl Into<String>,
+    ) -> Keyring {
         Keyring {
+            store,
             service: service.into(),
             install_id: install_id.into(),
         }
@@ -77,6 +151,11 @@ impl Keyring {
         &self.service
     }
 
+    /// Where the entries are kept.
+    pub fn store(&self) -> &Arc<dyn SecretStore> {
+        &self.store
+    }
+
     fn account_for_key(&self, version: u32) -> String {
         format!("{}/hmac-key/v{version}", self.install_id)
     }
@@ -85,39 +164,23 @@ impl Keyring {
         format!("{}/smtp-password", self.install_id)
     }
 
-    fn entry(&self, account: &str) -> Result<keyring::Entry, KeyringError> {
-        keyring::Entry::new(&self.service, account).map_err(|e| classify(e, account))
-    }
-
-    fn read(&self, account: &str) -> Result<Option<Zeroizing<String>>, KeyringError> {
-        match self.entry(account)?.get_password() {
-            Ok(s) => Ok(Some(Zeroizing::new(s))),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(keyring::Error::BadEncoding(_)) => Err(KeyringError::Corrupt {
-                what: account.to_owned(),
-            }),
-            Err(e) => Err(classify(e, account)),
-        }
+    fn read(&self, account: &str) -> Result<Option<SecretString>, KeyringError> {
+        self.store.get(&self.service, account)
     }
 
     fn write(&self, account: &str, secret: &str) -> Result<(), KeyringError> {
-        self.entry(account)?
-            .set_password(secret)
-            .map_err(|e| classify(e, account))
+        self.store.set(&self.service, account, secret)
     }
 
     fn delete(&self, account: &str) -> Result<(), KeyringError> {
-        match self.entry(account)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(classify(e, account)),
-        }
+        self.store.delete(&self.service, account)
     }
 
     pub fn get_key(&self, version: u32) -> Result<Option<HmacKey>, KeyringError> {
         let account = self.account_for_key(version);
         match self.read(&account)? {
             None => Ok(None),
-            Some(text) => HmacKey::from_keyring_text(&text)
+            Some(text) => HmacKey::from_keyring_text(text.expose_secret())
                 .map(Some)
                 .ok_or(KeyringError::Corrupt { what: account }),
         }
@@ -131,12 +194,12 @@ impl Keyring {
         self.delete(&self.account_for_key(version))
     }
 
-    pub fn smtp_password(&self) -> Result<Option<Zeroizing<String>>, KeyringError> {
+    pub fn smtp_password(&self) -> Result<Option<SecretString>, KeyringError> {
         self.read(&self.account_for_smtp())
     }
 
-    pub fn set_smtp_password(&self, password: &str) -> Result<(), KeyringError> {
-        self.write(&self.account_for_smtp(), password)
+    pub fn set_smtp_password(&self, password: &SecretString) -> Result<(), KeyringError> {
+        self.write(&self.account_for_smtp(), password.expose_secret())
     }
 
     pub fn delete_smtp_password(&self) -> Result<(), KeyringError> {

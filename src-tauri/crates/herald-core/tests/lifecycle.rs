@@ -1,19 +1,44 @@
-//! The core against real parts: SQLite files on disk and the real OS keyring (run inside
-//! `scripts/with-keyring.sh`, which starts a private gnome-keyring). Each test gets its own
-//! data folder and keyring service name, so tests never see each other's keys.
+//! The core against real parts: SQLite files on disk, and a keyring of each test's own: in
+//! memory, or the real OS keyring for the tests about the keyring itself (see
+//! [`keyring_tests`]). Each test gets its own data folder and keyring service name, so tests
+//! never see each other's keys.
 
 use std::path::Path;
 
+use herald_core::secrets::{KeyringError, MemoryKeyringFailure};
 use herald_core::token::{self, Claims, HmacKey, Purpose};
 use herald_core::{
-    AuditAction, Error, Herald, KeyPresence, Limits, LinkCheck, ListFilter, NewInvitations,
-    OptOutSource, SmtpParams, Status, Superseded, TlsMode,
+    AuditAction, Error, ErrorKind, Herald, KeyPresence, Limits, LinkCheck, ListFilter,
+    NewInvitations, OptOutSource, SmtpParams, Status, Superseded, TlsMode,
 };
-use zeroize::Zeroizing;
+use secrecy::{ExposeSecret, SecretString};
 
-mod common;
+use crate::common::{deliver, invite, params, Fixture, DAY, START};
 
-use common::{deliver, invite, params, Fixture, DAY, START};
+/// The tests about the keyring itself (a key read back by a new process, deleted, lost,
+/// replaced; the SMTP password kept there and dropped) run twice: on an in-memory keyring
+/// always, and on the OS keyring with the feature `real-keyring-tests`, which needs a Secret
+/// Service (CI turns it on inside `scripts/with-keyring.sh`).
+macro_rules! keyring_tests {
+    ($($name:ident),* $(,)?) => {
+        mod memory_keyring {
+            $( #[test] fn $name() { super::$name(super::Fixture::new()) } )*
+        }
+        #[cfg(feature = "real-keyring-tests")]
+        mod os_keyring {
+            $( #[test] fn $name() { super::$name(super::Fixture::os_keyring()) } )*
+        }
+    };
+}
+
+keyring_tests!(
+    a_link_lives_until_it_expires_and_says_so,
+    rotation_keeps_old_links_and_retirement_ends_them,
+    a_key_lost_from_the_keyring_is_reported_and_reissued,
+    a_different_key_in_the_keyring_is_noticed,
+    smtp_password_goes_to_the_keyring_only,
+    the_smtp_password_never_follows_a_changed_server,
+);
 
 fn token_for(h: &Herald, id: i64) -> String {
     h.mint_link(id).unwrap().token.expose().to_owned()
@@ -47,9 +72,7 @@ fn bad_init_writes_nothing_and_open_needs_init() {
     assert!(!f.dir.path().join("data").exists());
 }
 
-#[test]
-fn a_link_lives_until_it_expires_and_says_so() {
-    let f = Fixture::new();
+fn a_link_lives_until_it_expires_and_says_so(f: Fixture) {
     let h = f.init();
     let ids = invite(
         &h,
@@ -281,9 +304,7 @@ fn a_bad_batch_creates_nothing() {
     assert!(h.key_status().unwrap().versions.is_empty());
 }
 
-#[test]
-fn rotation_keeps_old_links_and_retirement_ends_them() {
-    let f = Fixture::new();
+fn rotation_keeps_old_links_and_retirement_ends_them(f: Fixture) {
     let h = f.init();
     let old_id = invite(&h, &["ada@example.com"])[0];
     let old = token_for(&h, old_id);
@@ -334,9 +355,7 @@ fn rotation_keeps_old_links_and_retirement_ends_them() {
     assert!(h.key_status().unwrap().needing_reissue.is_empty());
 }
 
-#[test]
-fn a_key_lost_from_the_keyring_is_reported_and_reissued() {
-    let f = Fixture::new();
+fn a_key_lost_from_the_keyring_is_reported_and_reissued(f: Fixture) {
     let h = f.init();
     let id = invite(&h, &["ada@example.com"])[0];
     let old = token_for(&h, id);
@@ -377,9 +396,7 @@ fn a_key_lost_from_the_keyring_is_reported_and_reissued() {
     invite(&h, &["grace@example.com"]);
 }
 
-#[test]
-fn a_different_key_in_the_keyring_is_noticed() {
-    let f = Fixture::new();
+fn a_different_key_in_the_keyring_is_noticed(f: Fixture) {
     let h = f.init();
     invite(&h, &["ada@example.com"]);
     h.keyring()
@@ -396,9 +413,7 @@ fn a_different_key_in_the_keyring_is_noticed() {
     h.mint_link(1).unwrap();
 }
 
-#[test]
-fn smtp_password_goes_to_the_keyring_only() {
-    let f = Fixture::new();
+fn smtp_password_goes_to_the_keyring_only(f: Fixture) {
     let h = f.init();
     let password = "correct horse battery staple";
     let p = SmtpParams {
@@ -406,7 +421,7 @@ fn smtp_password_goes_to_the_keyring_only() {
         port: 587,
         tls: TlsMode::Starttls,
         user: Some("owner".into()),
-        password: Some(Zeroizing::new(password.into())),
+        password: Some(SecretString::from(password)),
         allow_insecure: false,
         ca_file: None,
         bounce_address: None,
@@ -415,7 +430,11 @@ fn smtp_password_goes_to_the_keyring_only() {
     assert_eq!(smtp.host, "smtp.example.com");
     assert!(h.has_smtp_password().unwrap());
     assert_eq!(
-        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        h.keyring()
+            .smtp_password()
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         password
     );
     assert!(!contains(
@@ -447,19 +466,92 @@ fn smtp_password_goes_to_the_keyring_only() {
     assert!(!h.has_smtp_password().unwrap(), "no user, no password kept");
 }
 
+/// A keyring that is locked or cannot be reached stops everything that needs a key, as a
+/// failure around Herald, and nothing is written; once it is back, all works again.
+#[test]
+fn a_locked_or_unreachable_keyring_is_reported_and_changes_nothing() {
+    let f = Fixture::new();
+    let h = f.init();
+    let id = invite(&h, &["ada@example.com"])[0];
+    let token = token_for(&h, id);
+    for failure in [
+        MemoryKeyringFailure::Locked,
+        MemoryKeyringFailure::Unreachable,
+    ] {
+        f.memory().fail_with(Some(failure));
+        // A new process: nothing in its key cache, so it must ask the keyring.
+        let cold = f.reopen();
+        let e = cold
+            .create_invitations(&NewInvitations {
+                recipients: vec!["grace@example.com".into()],
+                ..NewInvitations::default()
+            })
+            .unwrap_err();
+        match failure {
+            MemoryKeyringFailure::Locked => assert!(
+                matches!(e, Error::Keyring(KeyringError::Locked { .. })),
+                "{e}"
+            ),
+            _ => assert!(
+                matches!(e, Error::Keyring(KeyringError::Unreachable { .. })),
+                "{e}"
+            ),
+        }
+        assert_eq!(e.kind(), ErrorKind::Environment);
+        assert!(matches!(
+            cold.check_link(&token).unwrap_err(),
+            Error::Keyring(_)
+        ));
+        assert!(matches!(cold.rotate_key().unwrap_err(), Error::Keyring(_)));
+        assert!(matches!(cold.key_status().unwrap_err(), Error::Keyring(_)));
+    }
+    f.memory().fail_with(None);
+    let h = f.reopen();
+    assert_eq!(h.invitations(&ListFilter::default()).unwrap().len(), 1);
+    assert_eq!(h.key_status().unwrap().versions.len(), 1, "no key was made");
+    assert!(matches!(h.check_link(&token).unwrap(), LinkCheck::Live(_)));
+}
+
+/// The keyring is written before the settings: when it refuses the password, the settings
+/// stay as they were.
+#[test]
+fn a_keyring_that_refuses_the_password_leaves_the_settings_as_they_were() {
+    let f = Fixture::new();
+    let h = f.init();
+    f.memory().fail_with(Some(MemoryKeyringFailure::Refused));
+    let e = h
+        .set_smtp(&SmtpParams {
+            host: "smtp.example.com".into(),
+            port: 587,
+            tls: TlsMode::Starttls,
+            user: Some("owner".into()),
+            password: Some(SecretString::from("hunter2")),
+            allow_insecure: false,
+            ca_file: None,
+            bounce_address: None,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Keyring(KeyringError::Refused { .. })),
+        "{e}"
+    );
+    assert!(h.smtp().unwrap().is_none());
+    f.memory().fail_with(None);
+    assert!(!h.has_smtp_password().unwrap());
+    assert!(f.memory().accounts(&f.service).is_empty());
+}
+
 /// A stored password is for the server and user it was typed for: saving the settings with
 /// another host, port or user and no new password removes it, so it can never be handed to
 /// a server the owner did not give it to. Other changes keep it.
-#[test]
-fn the_smtp_password_never_follows_a_changed_server() {
-    let f = Fixture::new();
+fn the_smtp_password_never_follows_a_changed_server(f: Fixture) {
     let h = f.init();
     let p = SmtpParams {
         host: "smtp.example.com".into(),
         port: 587,
         tls: TlsMode::Starttls,
         user: Some("owner".into()),
-        password: Some(Zeroizing::new("hunter2 for example.com".into())),
+        password: Some(SecretString::from("hunter2 for example.com")),
         allow_insecure: false,
         ca_file: None,
         bounce_address: None,
@@ -504,12 +596,16 @@ fn the_smtp_password_never_follows_a_changed_server() {
     // A new server with its own password keeps that one.
     let own = SmtpParams {
         host: "smtp.elsewhere.example".into(),
-        password: Some(Zeroizing::new("its own".into())),
+        password: Some(SecretString::from("its own")),
         ..p.clone()
     };
     assert!(!h.set_smtp(&own).unwrap().password_dropped);
     assert_eq!(
-        h.keyring().smtp_password().unwrap().unwrap().as_str(),
+        h.keyring()
+            .smtp_password()
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         "its own"
     );
 }

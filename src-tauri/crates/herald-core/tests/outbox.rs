@@ -1,6 +1,6 @@
 //! The outbox against a real SMTP server: Postfix's smtp-sink, started here on a free loopback
 //! port, which writes each message it receives to a file and can answer commands with soft or
-//! hard errors. Runs inside `scripts/with-keyring.sh` (the real keyring holds the keys).
+//! hard errors. The keys and the SMTP password are in an in-memory keyring.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -14,9 +14,7 @@ use herald_core::{
 };
 use tempfile::TempDir;
 
-mod common;
-
-use common::worker::Worker;
+use crate::common::worker::Worker;
 
 /// A running smtp-sink; killed when dropped.
 struct Sink {
@@ -70,6 +68,7 @@ fn fixture() -> Fixture {
     let clock = Clock::manual(1_900_000_000);
     let opts = OpenOptions {
         data_dir: root.join("data"),
+        keyring: herald_core::secrets::MemoryKeyring::new().shared(),
         keyring_service: format!(
             "herald-outbox-test-{}-{}",
             std::process::id(),
@@ -111,7 +110,7 @@ fn point_smtp(
         port,
         tls,
         user: login.map(|(u, _)| u.to_owned()),
-        password: login.map(|(_, p)| zeroize::Zeroizing::new(p.to_owned())),
+        password: login.map(|(_, p)| secrecy::SecretString::from(p)),
         allow_insecure: false,
         ca_file: ca,
         bounce_address: None,
@@ -460,6 +459,7 @@ fn one_worker_per_data_folder_and_a_standby_takes_over() {
     let other = Arc::new(
         Herald::open(OpenOptions {
             data_dir: f.herald.data_dir().to_owned(),
+            keyring: f.herald.keyring().store().clone(),
             keyring_service: f.herald.keyring().service().to_owned(),
             clock: f.clock.clone(),
         })

@@ -1,10 +1,8 @@
-//! What the owner's window reads, against a real SQLite file and keyring: paged listing with
-//! search, sort and counts; the overview; the opt-out list; the members' CSV; the check of a
-//! pasted list; the mail preview. All of it read-only.
+//! What the owner's window reads, against a real SQLite file (the keys in an in-memory
+//! keyring): paged listing with search, sort and counts; the overview; the opt-out list; the
+//! members' CSV; the check of a pasted list; the mail preview. All of it read-only.
 
-mod common;
-
-use common::{deliver, invite, Fixture, DAY, START};
+use crate::common::{deliver, invite, Fixture, DAY, START};
 use herald_core::{ListQuery, MailDraft, OptOutSource, SortKey, Status, Verdict, MAX_BATCH};
 
 fn query(limit: u32) -> ListQuery {

@@ -4,8 +4,8 @@
 //! message thrown away or kept), slow answers, and one answer slower than Herald's 30 s SMTP
 //! timeout. A manual clock steps through the backoff. Every invitation must end in the state
 //! its fault calls for, with the attempts it took, as often at the server as it should be, and
-//! the healthy ones must not wait behind the faulty ones. Runs inside
-//! `scripts/with-keyring.sh` (the real keyring holds the signing key).
+//! the healthy ones must not wait behind the faulty ones. The signing key is in an in-memory
+//! keyring.
 //!
 //! The mix is shuffled from a seed, printed; `HERALD_FAULT_SEED=N` replays one.
 
@@ -24,9 +24,7 @@ use herald_core::{
 use herald_testkit::Rng;
 use tempfile::TempDir;
 
-mod common;
-
-use common::worker::Worker;
+use crate::common::worker::Worker;
 
 /// Seconds the `slow-` recipients' server waits before answering the message data.
 const SLOW: f64 = 2.0;
@@ -175,6 +173,7 @@ fn a_whole_batch_with_every_kind_of_fault_ends_as_it_should() {
     let clock = Clock::manual(1_900_000_000);
     let opts = OpenOptions {
         data_dir: tmp.path().join("data"),
+        keyring: herald_core::secrets::MemoryKeyring::new().shared(),
         keyring_service: format!(
             "herald-smtp-faults-{}-{}",
             std::process::id(),

@@ -1,6 +1,6 @@
-//! The store when its files are mistreated, with real parts: real SQLite files, real
-//! filesystems (a small tmpfs that fills up, a read-only bind mount) and the real keyring (run
-//! inside `scripts/with-keyring.sh`).
+//! The store when its files are mistreated, with real parts: real SQLite files and real
+//! filesystems (a small tmpfs that fills up, a read-only bind mount); the keys are in an
+//! in-memory keyring.
 //!
 //! - A data folder copied file by file while Herald writes, the way a naive backup or sync tool
 //!   copies it, opens and holds together.
@@ -19,9 +19,7 @@ use herald_core::{
     Status,
 };
 
-mod common;
-
-use common::{invite, params, Fixture};
+use crate::common::{invite, params, Fixture};
 use herald_testkit::{is_root, snapshot, Mount, Rng};
 
 // ---------------------------------------------------------------------------------------------
@@ -74,11 +72,11 @@ impl Activity {
 /// A copy of the data folder, checked the way the owner would use it: Herald opens it, SQLite
 /// finds no damage, and every invitation has a valid status that its audit trail agrees with.
 /// Returns how many invitations it holds.
-fn check_copy(dir: &Path, service: &str) -> Result<usize, String> {
+fn check_copy(dir: &Path, f: &Fixture) -> Result<usize, String> {
     let opts = OpenOptions {
         data_dir: dir.to_owned(),
-        keyring_service: service.to_owned(),
-        clock: Clock::manual(common::START),
+        clock: Clock::manual(crate::common::START),
+        ..f.opts()
     };
     let h = Herald::open(opts).map_err(|e| format!("Herald::open: {e}"))?;
     // Every status is parsed into the enum here: an unknown one is an error.
@@ -222,7 +220,7 @@ fn copies_taken_while_herald_writes_open_and_hold_together() {
         }
         let after = activity(&data);
         let after_count = committed.load(Ordering::SeqCst);
-        let result = check_copy(&copy, &f.service);
+        let result = check_copy(&copy, &f);
         if before.quiet_until(&after) {
             quiet += 1;
             let n = result.unwrap_or_else(|e| {
@@ -264,7 +262,7 @@ fn copies_taken_while_herald_writes_open_and_hold_together() {
     assert!(quiet >= COPIES / 2, "only {quiet} quiet copies");
     assert!(most > 0, "the writer wrote nothing before the copies");
     // The original is sound too.
-    check_copy(&data, &f.service).unwrap();
+    check_copy(&data, &f).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

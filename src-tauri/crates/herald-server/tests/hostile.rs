@@ -1,14 +1,12 @@
 //! Hostile input against the real confirmation site (issue #7, "Proof"): a bounded brute force
 //! of forged tokens and typed codes, oversized and malformed HTTP spoken over raw TCP, slow and
 //! idle clients, and Unicode tricks in names and addresses. Real parts only: the real server on
-//! a loopback port, a real SQLite file, the real keyring (run inside `scripts/with-keyring.sh`).
+//! a loopback port and a real SQLite file (the keys are in an in-memory keyring).
 //!
 //! The default run is small enough for CI. `HERALD_HOSTILE_ROUNDS=N` sets how many forged
 //! tokens the brute force tries (each by GET and by POST; default 1500), and the code brute force
 //! scales with it; `HERALD_HOSTILE_SEED=S` replays a run (every test prints its seed). See
 //! docs/hostile-tests.md.
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::io::{ErrorKind, Read, Write};
@@ -16,9 +14,9 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::common::{agent, got, site, site_with, Got, Site};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use common::{agent, got, site, site_with, Got, Site};
 use herald_core::token::{self, Claims, HmacKey, Purpose, NONCE_LEN, TOKEN_LEN};
 use herald_core::{
     AuditEntry, Herald, InitParams, Invitation, ListFilter, NewInvitations, OpenOptions, Status,
@@ -1073,8 +1071,9 @@ fn direction_overrides_and_invisible_characters_in_names_are_refused_and_nothing
     ] {
         let opts = OpenOptions {
             data_dir: tmp.path().join("data"),
+            keyring: herald_core::secrets::MemoryKeyring::new().shared(),
             keyring_service: format!("herald-hostile-test-{}-init", std::process::id()),
-            clock: herald_core::Clock::manual(common::START),
+            clock: herald_core::Clock::manual(crate::common::START),
         };
         let params = InitParams {
             team: team.into(),

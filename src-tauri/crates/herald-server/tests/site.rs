@@ -1,17 +1,17 @@
-//! The confirmation site over real HTTP: the real server on a loopback port, a real SQLite
-//! file, the real keyring (run inside `scripts/with-keyring.sh`).
-
-mod common;
+//! The confirmation site's pages over a real SQLite file and an in-memory keyring: most tests
+//! call the site's router directly (`tower::ServiceExt::oneshot`, no socket); the flood of
+//! fetches and the simultaneous accepts go through the real server on a loopback port.
 
 use std::sync::Arc;
 
-use common::{agent, got, site, site_with, Got, START};
+use crate::common::{agent, got, pages, pages_with, site, Got, START};
+use axum::body::Body;
 use herald_core::{NewInvitations, SiteEvent, Status};
 use herald_server::SiteConfig;
 
 #[test]
 fn the_link_page_shows_the_invitation_and_changes_nothing() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", Some("Welcome aboard"));
     let page = s.get(&format!("/i/{token}"));
     assert_eq!(page.status, 200);
@@ -44,7 +44,7 @@ fn the_link_page_shows_the_invitation_and_changes_nothing() {
 
 #[test]
 fn every_response_carries_the_security_headers() {
-    let s = site();
+    let s = pages();
     let (_, token) = s.invite("grace@example.com", None);
     let responses = [
         s.get(&format!("/i/{token}")),
@@ -53,10 +53,11 @@ fn every_response_carries_the_security_headers() {
         s.get("/code"),
         s.get("/healthz"),
         s.post(&format!("/i/{token}"), &[("answer", "accept")]),
-        got(agent()
-            .post(&format!("{}/i/{token}", s.base))
-            .header("Origin", "https://evil.example")
-            .send_form([("form", "answer"), ("answer", "accept")])),
+        s.post_with(
+            &format!("/i/{token}"),
+            &[("Origin", "https://evil.example")],
+            &[("form", "answer"), ("answer", "accept")],
+        ),
     ];
     let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [200, 404, 404, 200, 200, 400, 403]);
@@ -74,7 +75,7 @@ fn every_response_carries_the_security_headers() {
 
 #[test]
 fn accepting_records_once_and_then_says_so() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
     let done = s.accept(&token);
     assert_eq!(done.status, 200);
@@ -99,7 +100,7 @@ fn accepting_records_once_and_then_says_so() {
 
 #[test]
 fn declining_with_never_again_opts_the_address_out() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
     let done = s.post(
         &format!("/i/{token}"),
@@ -195,7 +196,7 @@ fn twenty_simultaneous_accepts_make_one_transition() {
 
 #[test]
 fn forged_tampered_truncated_oversized_and_random_tokens_read_the_same() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
     let mut flipped = token.clone().into_bytes();
     let last = flipped.len() - 5;
@@ -231,7 +232,7 @@ fn forged_tampered_truncated_oversized_and_random_tokens_read_the_same() {
 
 #[test]
 fn expired_revoked_and_renewed_links_say_why_and_offer_to_ask_again() {
-    let s = site();
+    let s = pages();
     let (expiring, t1) = s.invite("a@example.com", None);
     let (revoked, t2) = s.invite("b@example.com", None);
     let (renewed, old) = s.invite("c@example.com", None);
@@ -287,7 +288,7 @@ fn expired_revoked_and_renewed_links_say_why_and_offer_to_ask_again() {
 
 #[test]
 fn a_resent_invitation_keeps_its_link_and_a_retired_key_ends_it() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
     let claim = s.herald.claim_next().unwrap().unwrap();
     let sent = herald_core::Delivery::Sent {
@@ -309,7 +310,7 @@ fn a_resent_invitation_keeps_its_link_and_a_retired_key_ends_it() {
 
 #[test]
 fn the_typed_code_works_and_locks_after_five_wrong_tries() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
     let code = s.herald.mint_link(id).unwrap().code.expose().to_owned();
     let shown = s.post(
@@ -367,7 +368,7 @@ fn the_typed_code_works_and_locks_after_five_wrong_tries() {
 
 #[test]
 fn the_typed_code_can_accept() {
-    let s = site();
+    let s = pages();
     let (id, _) = s.invite("grace@example.com", None);
     let code = s.herald.mint_link(id).unwrap().code.expose_grouped();
     let done = s.post(
@@ -385,7 +386,7 @@ fn the_typed_code_can_accept() {
 
 #[test]
 fn one_click_unsubscribe_opts_out_for_good() {
-    let s = site();
+    let s = pages();
     let (id, _) = s.invite("grace@example.com", None);
     let unsub = s
         .herald
@@ -418,47 +419,47 @@ fn one_click_unsubscribe_opts_out_for_good() {
 
 #[test]
 fn posts_without_the_forms_fields_or_from_another_site_are_refused() {
-    let s = site();
+    let s = pages();
     let (id, token) = s.invite("grace@example.com", None);
-    let url = format!("{}/i/{token}", s.base);
+    let url = format!("/i/{token}");
     let before = s.snapshot(id);
+    let accept = [("form", "answer"), ("answer", "accept")];
     let cases = [
-        got(agent().post(&url).send_form([("answer", "accept")])),
-        got(agent()
-            .post(&url)
-            .send_form([("form", "answer"), ("answer", "maybe")])),
-        got(agent().post(&url).send_empty()),
-        got(agent()
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .send(r#"{"form":"answer","answer":"accept"}"#)),
-        got(agent()
-            .post(&url)
-            .send_form([("form", "answer"), ("answer", &"a".repeat(10_000))])),
-        got(agent()
-            .post(&url)
-            .header("Origin", "https://evil.example")
-            .send_form([("form", "answer"), ("answer", "accept")])),
-        got(agent()
-            .post(&url)
-            .header("Origin", "null")
-            .send_form([("form", "answer"), ("answer", "accept")])),
-        got(agent()
-            .post(&url)
-            .header("Origin", "null")
-            .header("Sec-Fetch-Site", "cross-site")
-            .send_form([("form", "answer"), ("answer", "accept")])),
-        got(agent()
-            .post(&url)
-            .header("Origin", &s.base)
-            .header("Sec-Fetch-Site", "same-site")
-            .send_form([("form", "answer"), ("answer", "accept")])),
+        s.post_with(&url, &[], &[("answer", "accept")]),
+        s.post_with(&url, &[], &[("form", "answer"), ("answer", "maybe")]),
+        s.send(s.request("POST", &url).body(Body::empty()).unwrap()),
+        s.send(
+            s.request("POST", &url)
+                .header("Content-Type", "application/json")
+                .body(Body::from(r#"{"form":"answer","answer":"accept"}"#))
+                .unwrap(),
+        ),
+        s.post_with(
+            &url,
+            &[],
+            &[("form", "answer"), ("answer", &"a".repeat(10_000))],
+        ),
+        s.post_with(&url, &[("Origin", "https://evil.example")], &accept),
+        s.post_with(&url, &[("Origin", "null")], &accept),
+        s.post_with(
+            &url,
+            &[("Origin", "null"), ("Sec-Fetch-Site", "cross-site")],
+            &accept,
+        ),
+        s.post_with(
+            &url,
+            &[("Origin", &s.base), ("Sec-Fetch-Site", "same-site")],
+            &accept,
+        ),
         // X-Forwarded-Host counts only from a trusted proxy, and this client is none.
-        got(agent()
-            .post(&url)
-            .header("Origin", "https://evil.example")
-            .header("X-Forwarded-Host", "evil.example")
-            .send_form([("form", "answer"), ("answer", "accept")])),
+        s.post_with(
+            &url,
+            &[
+                ("Origin", "https://evil.example"),
+                ("X-Forwarded-Host", "evil.example"),
+            ],
+            &accept,
+        ),
     ];
     let statuses: Vec<u16> = cases.iter().map(|c| c.status).collect();
     assert_eq!(statuses, [400, 400, 400, 400, 413, 403, 403, 403, 403, 403]);
@@ -469,23 +470,24 @@ fn posts_without_the_forms_fields_or_from_another_site_are_refused() {
     // What a browser sends from the site's own page under `no-referrer`: Origin null, and
     // Sec-Fetch-Site same-origin. That works, as does a real matching Origin.
     let (other, other_token) = s.invite("alan@example.com", None);
-    let ok = got(agent()
-        .post(&url)
-        .header("Origin", "null")
-        .header("Sec-Fetch-Site", "same-origin")
-        .send_form([("form", "answer"), ("answer", "accept")]));
+    let ok = s.post_with(
+        &url,
+        &[("Origin", "null"), ("Sec-Fetch-Site", "same-origin")],
+        &accept,
+    );
     assert_eq!(ok.heading(), "Welcome to Rocket Team");
-    let ok = got(agent()
-        .post(&format!("{}/i/{other_token}", s.base))
-        .header("Origin", &s.base)
-        .send_form([("form", "answer"), ("answer", "accept")]));
+    let ok = s.post_with(
+        &format!("/i/{other_token}"),
+        &[("Origin", &s.base)],
+        &accept,
+    );
     assert_eq!(ok.heading(), "Welcome to Rocket Team");
     assert_eq!(s.status(other), Status::Accepted);
 }
 
 #[test]
 fn names_with_markup_come_out_escaped() {
-    let s = site_with(
+    let s = pages_with(
         "<script>alert('team')</script>",
         "Ada \"<img src=x onerror=alert(1)>\"",
         SiteConfig::default(),
@@ -504,7 +506,7 @@ fn names_with_markup_come_out_escaped() {
 
 #[test]
 fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
-    let s = site_with(
+    let s = pages_with(
         "Rocket Team",
         "Ada Lovelace",
         SiteConfig {
@@ -512,10 +514,10 @@ fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
         },
     );
     let get_as = |ip: &str| {
-        got(agent()
-            .get(&format!("{}/code", s.base))
-            .header("X-Forwarded-For", &format!("203.0.113.9, {ip}"))
-            .call())
+        s.get_with(
+            "/code",
+            &[("X-Forwarded-For", &format!("203.0.113.9, {ip}"))],
+        )
         .status
     };
     let statuses: Vec<u16> = (0..70).map(|_| get_as("198.51.100.7")).collect();
@@ -525,28 +527,25 @@ fn clients_are_rate_limited_and_proxies_are_believed_only_when_trusted() {
     assert_eq!(get_as("198.51.100.8"), 200);
 
     // Without trust, the header is ignored: all requests count against the peer itself.
-    let s = site();
+    let s = pages();
     let statuses: Vec<u16> = (0..70)
         .map(|i| {
-            got(agent()
-                .get(&format!("{}/code", s.base))
-                .header("X-Forwarded-For", &format!("198.51.100.{i}"))
-                .call())
-            .status
+            s.get_with("/code", &[("X-Forwarded-For", &format!("198.51.100.{i}"))])
+                .status
         })
         .collect();
     assert_eq!(statuses[69], 429, "{statuses:?}");
-    let limited = got(agent().get(&format!("{}/code", s.base)).call());
+    let limited = s.get_with("/code", &[]);
     assert_eq!(limited.status, 429);
     assert_eq!(limited.header("retry-after"), Some("60"));
     assert!(limited.header("content-security-policy").is_some());
 }
 
 /// RFC 8058 says the one-click POST SHOULD be `multipart/form-data`; some providers send it
-/// that way, others urlencoded. Both opt the address out through the real server.
+/// that way, others urlencoded. Both opt the address out.
 #[test]
 fn one_click_unsubscribe_takes_multipart_too() {
-    let s = site();
+    let s = pages();
     let (id, _) = s.invite("grace@example.com", None);
     let unsub = s
         .herald
@@ -563,18 +562,22 @@ fn one_click_unsubscribe_takes_multipart_too() {
             ));
         }
         body.push_str("--XyZ--\r\n");
-        got(agent()
-            .post(&format!("{}/u/{unsub}", s.base))
-            .header("Content-Type", "multipart/form-data; boundary=XyZ")
-            .send(body))
+        s.send(
+            s.request("POST", &format!("/u/{unsub}"))
+                .header("Content-Type", "multipart/form-data; boundary=XyZ")
+                .body(Body::from(body))
+                .unwrap(),
+        )
     };
     // Without the field, or with another value, nothing happens.
     assert_eq!(multipart(&[("List-Unsubscribe", "Not-Now")]).status, 400);
     assert_eq!(multipart(&[]).status, 400);
-    let garbled = got(agent()
-        .post(&format!("{}/u/{unsub}", s.base))
-        .header("Content-Type", "multipart/form-data; boundary=XyZ")
-        .send("--XyZ\r\nno headers, no end"));
+    let garbled = s.send(
+        s.request("POST", &format!("/u/{unsub}"))
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(Body::from("--XyZ\r\nno headers, no end"))
+            .unwrap(),
+    );
     assert_eq!(garbled.status, 400);
     assert!(!s.herald.is_opted_out("grace@example.com").unwrap());
     assert_eq!(s.status(id), Status::Queued);
@@ -602,20 +605,14 @@ fn one_click_unsubscribe_takes_multipart_too() {
 /// cannot walk through 2^64 fresh buckets. A neighbouring /64 has its own.
 #[test]
 fn ipv6_clients_are_limited_by_their_64() {
-    let s = site_with(
+    let s = pages_with(
         "Rocket Team",
         "Ada Lovelace",
         SiteConfig {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
         },
     );
-    let get_as = |ip: &str| {
-        got(agent()
-            .get(&format!("{}/code", s.base))
-            .header("X-Forwarded-For", ip)
-            .call())
-        .status
-    };
+    let get_as = |ip: &str| s.get_with("/code", &[("X-Forwarded-For", ip)]).status;
     // 70 requests, each from another address in 2001:db8:1:2::/64.
     let statuses: Vec<u16> = (0..70)
         .map(|i| get_as(&format!("2001:db8:1:2:{i:x}:{:x}::1", (i * 7919) % 65_536)))
@@ -636,9 +633,9 @@ fn ipv6_clients_are_limited_by_their_64() {
 /// what it last found rather than reading the store for each request.
 #[test]
 fn health_checks_are_rate_limited() {
-    let s = site();
+    let s = pages();
     let statuses: Vec<u16> = (0..70)
-        .map(|_| got(agent().get(&format!("{}/healthz", s.base)).call()).status)
+        .map(|_| s.get_with("/healthz", &[]).status)
         .collect();
     assert!(statuses[..60].iter().all(|&c| c == 200), "{statuses:?}");
     assert_eq!(statuses[69], 429, "{statuses:?}");

@@ -26,9 +26,9 @@ use lettre::transport::smtp::response::Response;
 use lettre::{Address, Message};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use zeroize::Zeroizing;
 
 use crate::outbox::Delivery;
 use crate::settings::{Smtp, TlsMode};
@@ -124,7 +124,7 @@ impl Mailer {
     pub fn new(
         settings: &Smtp,
         sender: &str,
-        password: Option<Zeroizing<String>>,
+        password: Option<SecretString>,
     ) -> Result<Mailer, MailError> {
         let parse = |a: &str| -> Result<Address, MailError> {
             a.parse().map_err(|_| MailError::Address(a.to_owned()))
@@ -141,9 +141,10 @@ impl Mailer {
             TlsMode::None => TlsSetup::None,
         };
         let credentials = match (&settings.user, password) {
-            (Some(user), Some(password)) => {
-                Some(Credentials::new(user.clone(), password.to_string()))
-            }
+            (Some(user), Some(password)) => Some(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            )),
             _ => None,
         };
         Ok(Mailer {

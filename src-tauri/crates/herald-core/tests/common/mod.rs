@@ -1,11 +1,14 @@
-//! What the core's integration tests share: a data folder of their own, a keyring service name
-//! of their own (so tests never see each other's keys), a manual clock, and small helpers.
+//! What the core's integration tests share: a data folder of their own, a keyring of their
+//! own (in memory; or the OS keyring under a service name of their own, so tests never see each
+//! other's keys), a manual clock, and small helpers.
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod worker;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
+use herald_core::secrets::{MemoryKeyring, OsKeyring, SecretStore};
 use herald_core::{Clock, Delivery, Herald, InitParams, NewInvitations, OpenOptions, Status};
 use tempfile::TempDir;
 
@@ -15,11 +18,27 @@ pub const DAY: i64 = 86_400;
 pub struct Fixture {
     pub dir: TempDir,
     pub service: String,
+    /// Where the keys are: [`Fixture::memory`]'s keyring, or the OS keyring.
+    pub keyring: Arc<dyn SecretStore>,
+    /// The in-memory keyring, to break on purpose (`None` on the OS keyring).
+    pub memory: Option<MemoryKeyring>,
     pub clock: Clock,
 }
 
 impl Fixture {
+    /// A fixture on an in-memory keyring of its own: no Secret Service needed.
     pub fn new() -> Fixture {
+        let memory = MemoryKeyring::new();
+        Fixture::on(memory.shared(), Some(memory))
+    }
+
+    /// A fixture on the OS keyring, for the tests that prove Herald's use of it (feature
+    /// `real-keyring-tests`; run inside `scripts/with-keyring.sh`).
+    pub fn os_keyring() -> Fixture {
+        Fixture::on(OsKeyring::shared(), None)
+    }
+
+    fn on(keyring: Arc<dyn SecretStore>, memory: Option<MemoryKeyring>) -> Fixture {
         static N: AtomicU32 = AtomicU32::new(0);
         let service = format!(
             "herald-core-test-{}-{}",
@@ -29,13 +48,23 @@ impl Fixture {
         Fixture {
             dir: tempfile::tempdir().unwrap(),
             service,
+            keyring,
+            memory,
             clock: Clock::manual(START),
         }
+    }
+
+    /// The in-memory keyring; panics on a fixture on the OS keyring.
+    pub fn memory(&self) -> &MemoryKeyring {
+        self.memory
+            .as_ref()
+            .expect("a fixture on the in-memory keyring")
     }
 
     pub fn opts(&self) -> OpenOptions {
         OpenOptions {
             data_dir: self.dir.path().join("data"),
+            keyring: self.keyring.clone(),
             keyring_service: self.service.clone(),
             clock: self.clock.clone(),
         }
