@@ -4,6 +4,7 @@
 //! as given and 1 when something around Herald failed.
 
 mod args;
+mod hints;
 mod output;
 mod recipients;
 
@@ -17,9 +18,8 @@ use args::{
     ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
-use herald_core::mail::{MailError, TestMailError};
 use herald_core::{
-    ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
+    ErrorKind, Herald, Hint, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
 };
 use zeroize::Zeroizing;
@@ -53,16 +53,28 @@ pub enum CliError {
 
 impl CliError {
     fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
-            CliError::Mail(herald_core::mail::MailError::NotConfigured) => EXIT_BAD_REQUEST,
-            CliError::SmtpTest(TestMailError::Core(e)) if e.kind() == ErrorKind::Request => {
-                EXIT_BAD_REQUEST
-            }
-            CliError::SmtpTest(TestMailError::Mail(MailError::NotConfigured)) => EXIT_BAD_REQUEST,
+        let kind = match self {
+            CliError::Core(e) => e.kind(),
+            CliError::Mail(e) => e.kind(),
+            CliError::SmtpTest(e) => e.kind(),
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
-            CliError::File(_) => EXIT_BAD_REQUEST,
-            _ => EXIT_ENVIRONMENT,
+            CliError::File(_) => ErrorKind::Request,
+            _ => ErrorKind::Environment,
+        };
+        match kind {
+            ErrorKind::Request => EXIT_BAD_REQUEST,
+            ErrorKind::Environment => EXIT_ENVIRONMENT,
+        }
+    }
+
+    /// The way forward, which `main` words as a command to run.
+    fn hint(&self) -> Option<Hint> {
+        match self {
+            CliError::Core(e) => e.hint(),
+            CliError::Serve(e) => e.hint(),
+            CliError::Mail(e) => e.hint(),
+            CliError::SmtpTest(e) => e.hint(),
+            _ => None,
         }
     }
 }
@@ -79,7 +91,8 @@ pub fn main() -> ExitCode {
         // Output piped into `head` and closed early is not a failure worth a message.
         Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("herald: {}", one_line(&e.to_string()));
+            let text = hints::sentence(&e.to_string(), e.hint());
+            eprintln!("herald: {}", one_line(&text));
             ExitCode::from(e.exit_code())
         }
     }
@@ -568,9 +581,16 @@ fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
             id,
             email,
             reason,
+            hint,
             progress,
-        } => format!("outbox: #{id} to {email} failed: {reason} {}", count(progress)),
-        E::Stalled { message } => format!("outbox: waiting: {message}"),
+        } => format!(
+            "outbox: #{id} to {email} failed: {} {}",
+            hints::sentence(reason, *hint),
+            count(progress)
+        ),
+        E::Stalled { message, hint } => {
+            format!("outbox: waiting: {}", hints::sentence(message, *hint))
+        }
     }
 }
 

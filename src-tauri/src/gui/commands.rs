@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use herald_core::mail::TestMail;
 use herald_core::{
-    Herald, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft, MailPreview,
-    NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams, TlsMode,
+    Herald, Hint, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft,
+    MailPreview, NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams,
+    TlsMode,
 };
 use tauri::{AppHandle, Emitter, State};
 use zeroize::Zeroizing;
@@ -51,7 +52,8 @@ impl Backend {
     fn require(&self) -> Result<Arc<Herald>, CommandError> {
         self.herald().ok_or_else(|| CommandError {
             kind: ErrorKind::Request,
-            message: "Herald is not set up yet: finish the first step of the setup (team, sender and public address) first".to_owned(),
+            message: "Herald is not set up yet".to_owned(),
+            hint: super::hints::words(Hint::RunInit),
         })
     }
 }
@@ -62,33 +64,30 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl From<herald_core::Error> for CommandError {
-    fn from(e: herald_core::Error) -> CommandError {
-        let kind = match e.kind() {
+impl CommandError {
+    /// A core error's kind, message and hint, the hint in the window's words.
+    fn new(kind: herald_core::ErrorKind, message: String, hint: Option<Hint>) -> CommandError {
+        let kind = match kind {
             herald_core::ErrorKind::Request => ErrorKind::Request,
             herald_core::ErrorKind::Environment => ErrorKind::Environment,
         };
         CommandError {
             kind,
-            message: e.to_string(),
+            message,
+            hint: hint.and_then(super::hints::words),
         }
+    }
+}
+
+impl From<herald_core::Error> for CommandError {
+    fn from(e: herald_core::Error) -> CommandError {
+        CommandError::new(e.kind(), e.to_string(), e.hint())
     }
 }
 
 impl From<herald_core::mail::TestMailError> for CommandError {
     fn from(e: herald_core::mail::TestMailError) -> CommandError {
-        use herald_core::mail::{MailError, TestMailError};
-        match e {
-            TestMailError::Core(e) => e.into(),
-            TestMailError::Mail(MailError::NotConfigured) => CommandError {
-                kind: ErrorKind::Request,
-                message: "no SMTP server is set yet: fill in the mail server step first".to_owned(),
-            },
-            other => CommandError {
-                kind: ErrorKind::Environment,
-                message: other.to_string(),
-            },
-        }
+        CommandError::new(e.kind(), e.to_string(), e.hint())
     }
 }
 
@@ -96,6 +95,7 @@ fn environment(message: String) -> CommandError {
     CommandError {
         kind: ErrorKind::Environment,
         message,
+        hint: None,
     }
 }
 
@@ -164,7 +164,7 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         let (key, keyring_problem) = match h.key_status() {
             Ok(k) if k.versions.iter().any(|v| v.current) => (Some(k), None),
             Ok(_) => (None, None),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(super::hints::sentence(&e.to_string(), e.hint()))),
         };
         Ok(SetupStatus {
             general,

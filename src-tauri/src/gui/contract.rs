@@ -137,13 +137,15 @@ pub struct InvitationDetail {
     pub history: Vec<AuditEntry>,
 }
 
-/// A failed command: the message is a sentence that says what to do. `request` means the
+/// A failed command: the message says what went wrong, and the hint, when there is one, what
+/// to do about it in the window's terms (a screen, a section, a button). `request` means the
 /// input was refused and nothing changed; `environment` means something around Herald
 /// failed (keyring, disk, network).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct CommandError {
     pub kind: ErrorKind,
     pub message: String,
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -246,15 +248,18 @@ impl From<OutboxEvent> for LiveEvent {
                 id,
                 email,
                 reason,
+                hint,
                 progress,
             } => LiveEvent::Failed {
                 id,
                 email,
-                reason,
+                reason: super::hints::sentence(&reason, hint),
                 done: count(progress.done),
                 total: count(progress.total),
             },
-            OutboxEvent::Stalled { message } => LiveEvent::Stalled { message },
+            OutboxEvent::Stalled { message, hint } => LiveEvent::Stalled {
+                message: super::hints::sentence(&message, hint),
+            },
         }
     }
 }

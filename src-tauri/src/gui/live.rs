@@ -63,7 +63,7 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         Ok(l) => l,
         Err(e) => {
             set(SiteState::NotServing {
-                message: e.to_string(),
+                message: super::hints::sentence(&e.to_string(), e.hint()),
             });
             return;
         }

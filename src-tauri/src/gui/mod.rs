@@ -6,6 +6,7 @@
 mod bindings;
 mod commands;
 mod contract;
+mod hints;
 mod live;
 mod reach;
 

@@ -52,7 +52,7 @@ pub enum ValidationError {
     SmtpHost { input: String, reason: String },
     #[error("the SMTP port must be between 1 and 65535")]
     SmtpPort,
-    #[error("plaintext SMTP to {host} would send passwords and links readable on the network; use --tls starttls or --tls tls, or say --allow-insecure if you really mean it")]
+    #[error("plaintext SMTP to {host} would send passwords and links readable on the network")]
     InsecureSmtp { host: String },
     #[error("no email addresses were given")]
     NoRecipients,
@@ -72,15 +72,30 @@ pub enum ValidationError {
     ProxyAddress(String),
     #[error("cannot use {path} as a CA certificate: {reason}")]
     CaFile { path: String, reason: String },
-    #[error("a password needs a user name: add --user NAME")]
+    #[error("a password needs a user name")]
     PasswordWithoutUser,
-    #[error("--name applies to one address, but {count} were given; write each as \"Name <address>\" instead")]
+    #[error("one name was given for {count} addresses")]
     NameWithManyRecipients { count: usize },
     #[error("{first}; {} also invalid, and nothing was created", more_addresses(*more))]
     BatchRefused {
         first: Box<ValidationError>,
         more: usize,
     },
+}
+
+impl ValidationError {
+    /// The way forward, for each face to word; `None` when the message says all there is.
+    pub fn hint(&self) -> Option<crate::Hint> {
+        use crate::Hint;
+        match self {
+            ValidationError::InsecureSmtp { .. } => Some(Hint::SecureSmtp),
+            ValidationError::PasswordWithoutUser => Some(Hint::SmtpUser),
+            ValidationError::NameWithManyRecipients { .. } => Some(Hint::NamePerRecipient),
+            ValidationError::BindAddress(_) => Some(Hint::ChangeBind),
+            ValidationError::BatchRefused { first, .. } => first.hint(),
+            _ => None,
+        }
+    }
 }
 
 fn more_addresses(n: usize) -> String {
@@ -493,7 +508,7 @@ pub fn smtp_host(input: &str) -> Result<String, ValidationError> {
     };
     if s.contains("://") || s.contains(':') || s.contains('/') {
         return Err(err(
-            "give the host name alone, like smtp.example.com, and the port with --port".to_owned(),
+            "give the host name alone, like smtp.example.com, and the port separately".to_owned(),
         ));
     }
     normalise_domain(s).map_err(|r| err(format!("the name {r}")))

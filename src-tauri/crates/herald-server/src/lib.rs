@@ -77,11 +77,11 @@ pub use herald_core::DEFAULT_BIND;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: the port is already in use (is another `herald serve` running?); stop that program or choose another port with --bind")]
+    #[error("cannot listen on {addr}: the port is already in use (is another Herald running?); stop that program or choose another port")]
     AddrInUse { addr: SocketAddr },
-    #[error("cannot listen on {addr}: permission denied (ports below 1024 need special rights); choose a port above 1024 with --bind")]
+    #[error("cannot listen on {addr}: permission denied (ports below 1024 need special rights); choose a port above 1024")]
     PermissionDenied { addr: SocketAddr },
-    #[error("cannot listen on {addr}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses with --bind")]
+    #[error("cannot listen on {addr}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses")]
     AddrNotAvailable { addr: SocketAddr },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -91,6 +91,19 @@ pub enum ServeError {
     },
     #[error("the server stopped: {0}")]
     Io(#[from] io::Error),
+}
+
+impl ServeError {
+    /// The way forward, for the owner's face to word (the command line's `--bind`, the
+    /// window's Settings).
+    pub fn hint(&self) -> Option<herald_core::Hint> {
+        match self {
+            ServeError::AddrInUse { .. }
+            | ServeError::PermissionDenied { .. }
+            | ServeError::AddrNotAvailable { .. } => Some(herald_core::Hint::ChangeBind),
+            ServeError::Bind { .. } | ServeError::Io(_) => None,
+        }
+    }
 }
 
 /// Binds the listening socket, with an error that says what to do for the usual failures.
