@@ -490,15 +490,15 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     // Read the keys now, so a locked or missing keyring is reported at start, not at the first
     // invitee's click.
     let keys = h.key_status()?;
-    let team = h.general()?.team;
-    // The setting was checked when it was saved; an unreadable one falls back to the default.
+    let general = h.general()?;
+    let team = general.team;
+    // Where the window would listen, unless --bind says otherwise.
     let site = h.site()?;
     let bind = match a.bind {
         Some(addr) => addr,
         None => site
-            .bind
-            .parse()
-            .unwrap_or_else(|_| herald_core::DEFAULT_BIND.parse().expect("a valid default")),
+            .listen_address(&general.public_url)
+            .map_err(herald_core::Error::from)?,
     };
     // The window's setting, and any given here.
     let mut trusted_proxies = site.trusted_proxy_ips();

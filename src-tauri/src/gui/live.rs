@@ -94,30 +94,14 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
     }
 }
 
-/// Where the window serves the site. A public URL on this machine (`http://127.0.0.1:9000`)
-/// names the address itself; anything else is reached through a proxy or tunnel that
-/// forwards to the bind address of the settings.
+/// Where the window serves the site: the core's rule (a public URL on this machine names the
+/// address, anything else goes to the bind address of the settings).
 fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
-    let general = herald.general().map_err(|e| e.to_string())?;
-    let loopback = url::Url::parse(&general.public_url).ok().and_then(|u| {
-        let host = u.host_str()?.trim_matches(['[', ']']).to_owned();
-        let ip: std::net::IpAddr = if host == "localhost" {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            host.parse().ok()?
-        };
-        (u.scheme() == "http" && ip.is_loopback())
-            .then(|| std::net::SocketAddr::new(ip, u.port_or_known_default().unwrap_or(80)))
-    });
-    match loopback {
-        Some(addr) => Ok(addr),
-        None => {
-            let bind = herald.site().map_err(|e| e.to_string())?.bind;
-            bind.parse().map_err(|e| {
-                format!("the site's address {bind} is invalid ({e}); set another in Settings")
-            })
-        }
-    }
+    let at = || -> herald_core::Result<std::net::SocketAddr> {
+        let public_url = herald.general()?.public_url;
+        Ok(herald.site()?.listen_address(&public_url)?)
+    };
+    at().map_err(|e| super::hints::sentence(&e.to_string(), e.hint()))
 }
 
 /// A desktop notification for what the owner waits for: an answer, or a request for a new
