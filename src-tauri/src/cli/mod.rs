@@ -253,11 +253,7 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
     };
     let saved = h.set_smtp(&SmtpParams {
         host: a.host,
-        port: a.port.unwrap_or(match tls {
-            TlsMode::Starttls => 587,
-            TlsMode::Tls => 465,
-            TlsMode::None => 25,
-        }),
+        port: a.port.unwrap_or(tls.default_port()),
         tls,
         user: a.user,
         password,

@@ -9,14 +9,13 @@ use herald_core::mail::TestMail;
 use herald_core::{
     Herald, Hint, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft,
     MailPreview, NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams,
-    TlsMode,
 };
 use tauri::{AppHandle, Emitter, State};
 use zeroize::Zeroizing;
 
 use super::contract::{
     AppInfo, CommandError, ErrorKind, GeneralInput, InvitationDetail, InviteInput, LiveEvent,
-    OutboxState, SetupStatus, SiteCheck, SiteState, SmtpInput, SmtpView,
+    OutboxState, SetupStatus, SiteCheck, SiteState, SmtpInput, SmtpPorts, SmtpView,
 };
 
 /// What the commands share: the data folder, and once it is set up, the open core.
@@ -140,6 +139,7 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         return Ok(SetupStatus {
             general: None,
             smtp: None,
+            smtp_ports: SmtpPorts::usual(),
             key: None,
             keyring_problem: None,
             site,
@@ -169,6 +169,7 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         Ok(SetupStatus {
             general,
             smtp,
+            smtp_ports: SmtpPorts::usual(),
             key,
             keyring_problem,
             site,
@@ -223,11 +224,7 @@ pub async fn save_smtp(
     let view = with_herald(&state, move |h| {
         // The window has no CA-file field: keep one set from the command line.
         let ca_file = h.smtp()?.and_then(|s| s.ca_file).map(PathBuf::from);
-        let port = input.port.unwrap_or(match input.tls {
-            TlsMode::Starttls => 587,
-            TlsMode::Tls => 465,
-            TlsMode::None => 25,
-        });
+        let port = input.port.unwrap_or(input.tls.default_port());
         let user = input.user.filter(|u| !u.trim().is_empty());
         let saved = h.set_smtp(&SmtpParams {
             host: input.host,

@@ -23,6 +23,8 @@ pub struct SetupStatus {
     /// `init` has run: team, owner, sender and public URL are set.
     pub general: Option<General>,
     pub smtp: Option<SmtpView>,
+    /// The port each security mode uses when the form leaves it empty.
+    pub smtp_ports: SmtpPorts,
     /// The current signing key, when the keyring holds it.
     pub key: Option<KeyStatus>,
     /// Why the keyring could not be read, when it could not.
@@ -43,6 +45,25 @@ pub struct SmtpView {
     /// The mail service keeps a copy of everything sent in the account's Sent folder: what
     /// that means and what to use instead.
     pub sent_copy: Option<String>,
+}
+
+/// The port a mail server usually offers for each security mode (`TlsMode::default_port`):
+/// what an empty port field means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct SmtpPorts {
+    pub starttls: u16,
+    pub tls: u16,
+    pub none: u16,
+}
+
+impl SmtpPorts {
+    pub fn usual() -> SmtpPorts {
+        SmtpPorts {
+            starttls: TlsMode::Starttls.default_port(),
+            tls: TlsMode::Tls.default_port(),
+            none: TlsMode::None.default_port(),
+        }
+    }
 }
 
 /// Whether the window serves the confirmation site.

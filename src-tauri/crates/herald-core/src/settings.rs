@@ -48,6 +48,16 @@ impl TlsMode {
             TlsMode::None => "none",
         }
     }
+
+    /// The port mail servers usually offer this mode on, for when none is given: 587 for
+    /// STARTTLS (submission), 465 for TLS from the start (submissions), 25 for plain SMTP.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            TlsMode::Starttls => 587,
+            TlsMode::Tls => 465,
+            TlsMode::None => 25,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
