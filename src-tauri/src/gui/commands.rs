@@ -264,7 +264,11 @@ pub async fn check_site(state: State<'_, Backend>) -> Result<SiteCheck, CommandE
     let h = state.require()?;
     blocking(move || {
         let general = h.general()?;
-        let url = format!("{}/healthz", general.public_url.trim_end_matches('/'));
+        let url = format!(
+            "{}{}",
+            general.public_url.trim_end_matches('/'),
+            herald_server::HEALTH_PATH
+        );
         Ok(super::reach::check(&url, &h.instance_tag()))
     })
     .await
