@@ -423,30 +423,19 @@ pub fn optional_text(
     }
 }
 
-/// `90m`, `12h`, `7d`, `2w` → a duration from 1 hour to 30 days.
+/// `90m`, `12h`, `7d`, `2w` → a duration from 1 hour to 30 days. humantime reads the
+/// number and unit (and sums like `1d 12h`); the bounds are Herald's.
 pub fn expiry(input: &str) -> Result<Duration, ValidationError> {
     let s = input.trim();
-    let format_err = || ValidationError::ExpiryFormat {
-        input: truncate_for_message(s),
-    };
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(format_err)?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format_err())?;
-    let unit_secs = match unit.trim() {
-        "m" | "min" | "mins" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 7 * 86_400,
-        _ => return Err(format_err()),
-    };
-    let secs = n
-        .checked_mul(unit_secs)
-        .ok_or_else(|| ValidationError::ExpiryRange {
+    let d = humantime::parse_duration(s).map_err(|e| match e {
+        // A number too large for any duration is a range problem, not a typo.
+        humantime::DurationError::NumberOverflow => ValidationError::ExpiryRange {
             input: truncate_for_message(s),
-        })?;
-    let d = Duration::from_secs(secs);
+        },
+        _ => ValidationError::ExpiryFormat {
+            input: truncate_for_message(s),
+        },
+    })?;
     if d < MIN_EXPIRY || d > MAX_EXPIRY {
         return Err(ValidationError::ExpiryRange {
             input: truncate_for_message(s),
@@ -697,11 +686,18 @@ mod tests {
             expiry("31d"),
             Err(ValidationError::ExpiryRange { .. })
         ));
+        // Years are a unit, just far too long.
+        assert!(matches!(
+            expiry("7y"),
+            Err(ValidationError::ExpiryRange { .. })
+        ));
+        assert_eq!(expiry("1d 12h").unwrap(), Duration::from_secs(36 * 3600));
+        assert_eq!(expiry("1.5d").unwrap(), Duration::from_secs(36 * 3600));
         assert!(matches!(
             expiry("99999999999999999999w"),
             Err(ValidationError::ExpiryFormat { .. } | ValidationError::ExpiryRange { .. })
         ));
-        for bad in ["", "d", "7", "7y", "-7d", "7 parsecs"] {
+        for bad in ["", "d", "7", "-7d", "7 parsecs", "7d!"] {
             assert!(
                 matches!(expiry(bad), Err(ValidationError::ExpiryFormat { .. })),
                 "{bad}"
