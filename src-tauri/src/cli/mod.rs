@@ -505,6 +505,7 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     }
     let herald = Arc::new(h);
     let rt = runtime()?;
+    serve_log();
     rt.block_on(async move {
         let listener = herald_server::bind(bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
@@ -513,26 +514,22 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             env!("CARGO_PKG_VERSION")
         ))?;
         if !keys.needing_reissue.is_empty() {
-            say(&format!(
+            tracing::warn!(
                 "Note: {} pending invitation(s) have no working link; run `herald key reissue`.",
                 keys.needing_reissue.len()
-            ))?;
+            );
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let outbox = tokio::spawn(herald_core::mail::run_outbox(
             herald.clone(),
             Arc::new(tokio::sync::Notify::new()),
             stop_rx,
-            |e| {
-                let _ = say(&outbox_line(&e));
-            },
+            |e| tracing::info!("{}", outbox_line(&e)),
         ));
         let config = herald_server::SiteConfig {
             trusted_proxies,
         };
-        let events: herald_server::Events = Arc::new(|e| {
-            let _ = say(&site_line(&e));
-        });
+        let events: herald_server::Events = Arc::new(|e| tracing::info!("{}", site_line(&e)));
         let served = herald_server::run(listener, herald, config, events, shutdown_signal()).await;
         let _ = stop_tx.send(true);
         let _ = outbox.await;
@@ -541,7 +538,28 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     })
 }
 
-/// One progress line on stdout, flushed at once (stdout may be a pipe or a log).
+/// `herald serve`'s log: what the outbox and the site report, one plain line each on stdout as
+/// it happens, and warnings on stderr; no time or level, as a service manager's journal adds
+/// its own. `RUST_LOG` says what else to show (`RUST_LOG=debug`).
+fn serve_log() {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,herald=info"));
+    let writer = io::stderr
+        .with_max_level(tracing::Level::WARN)
+        .or_else(io::stdout);
+    // Set once per process; a second call (there is none) would keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// The line that starts `herald serve` on stdout, flushed at once (stdout may be a pipe).
 fn say(line: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")?;

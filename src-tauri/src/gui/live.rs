@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use herald_core::mail::OutboxEvent;
 use herald_core::{Herald, SiteEvent};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -31,14 +32,11 @@ pub fn start(app: &AppHandle) {
         let (_keep, stop) = tokio::sync::watch::channel(false);
         let outbox_app = app.clone();
         let outbox = herald_core::mail::run_outbox(herald.clone(), wake, stop, move |e| {
+            log_outbox(&e);
             let state = outbox_app.state::<Backend>();
             match e {
-                herald_core::mail::OutboxEvent::Standby => {
-                    *lock(&state.outbox) = OutboxState::Standby
-                }
-                herald_core::mail::OutboxEvent::Active { .. } => {
-                    *lock(&state.outbox) = OutboxState::Active
-                }
+                OutboxEvent::Standby => *lock(&state.outbox) = OutboxState::Standby,
+                OutboxEvent::Active { .. } => *lock(&state.outbox) = OutboxState::Active,
                 _ => {}
             }
             let _ = outbox_app.emit(LIVE_EVENT, LiveEvent::from(e));
@@ -49,6 +47,9 @@ pub fn start(app: &AppHandle) {
 
 async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
     let set = |site: SiteState| {
+        if let SiteState::NotServing { message } = &site {
+            tracing::warn!("confirmation site: not serving: {message}");
+        }
         *lock(&app.state::<Backend>().site) = site.clone();
         let _ = app.emit(LIVE_EVENT, LiveEvent::Site { site });
     };
@@ -91,6 +92,32 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         set(SiteState::NotServing {
             message: format!("the confirmation site stopped: {e}"),
         });
+    }
+}
+
+/// The window's log gets what needs the owner's attention (see `gui::log`): the outbox's
+/// failures and waits. Each mail sent is the window's to show, not the log's.
+fn log_outbox(e: &OutboxEvent) {
+    match e {
+        OutboxEvent::Failed {
+            id, reason, hint, ..
+        } => tracing::warn!(
+            "outbox: #{id} failed: {}",
+            super::hints::sentence(reason, *hint)
+        ),
+        OutboxEvent::Retrying { id, reason, .. } => {
+            tracing::info!("outbox: #{id} will be retried: {reason}")
+        }
+        OutboxEvent::Stalled { message, hint } => {
+            tracing::warn!(
+                "outbox: waiting: {}",
+                super::hints::sentence(message, *hint)
+            )
+        }
+        OutboxEvent::Standby => {
+            tracing::info!("outbox: another Herald mails from this data folder; standing by")
+        }
+        _ => {}
     }
 }
 

@@ -249,8 +249,8 @@ pub async fn run(
 
 /// What to do when `accept` fails. A client that gave up between connecting and being
 /// accepted is no problem of ours; anything else (usually "too many open files" under a
-/// flood) goes to the owner's terminal and is waited out for a second, instead of spinning
-/// or stopping the site.
+/// flood) goes to the owner's log and is waited out for a second, instead of spinning or
+/// stopping the site.
 async fn accept_failed(e: &io::Error) {
     if matches!(
         e.kind(),
@@ -260,7 +260,7 @@ async fn accept_failed(e: &io::Error) {
     ) {
         return;
     }
-    eprintln!("confirmation site: cannot accept a connection ({e}); trying again in a second");
+    tracing::warn!("confirmation site: cannot accept a connection ({e}); trying again in a second");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
@@ -274,8 +274,8 @@ async fn core<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(&h)).await {
         Ok(Ok(v)) => Some(v),
         Ok(Err(e)) => {
-            // The owner's terminal or log gets the reason; the invitee does not.
-            eprintln!("confirmation site: {e}");
+            // The owner's log gets the reason; the invitee does not.
+            tracing::error!("confirmation site: {e}");
             None
         }
         Err(_) => None,
