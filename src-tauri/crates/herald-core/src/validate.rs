@@ -91,7 +91,6 @@ impl ValidationError {
             ValidationError::InsecureSmtp { .. } => Some(Hint::SecureSmtp),
             ValidationError::PasswordWithoutUser => Some(Hint::SmtpUser),
             ValidationError::NameWithManyRecipients { .. } => Some(Hint::NamePerRecipient),
-            ValidationError::BindAddress(_) => Some(Hint::ChangeBind),
             ValidationError::BatchRefused { first, .. } => first.hint(),
             _ => None,
         }
