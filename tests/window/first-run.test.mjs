@@ -201,3 +201,41 @@ test('the other screens, for people to look at', async () => {
   });
   assert.equal(await (await browser.$('#site-proxies')).getValue(), '127.0.0.1, ::1');
 });
+
+test('a refused action keeps its dialog open, saying what to do in the window\'s words', async () => {
+  // One mail a day per address: invitation #3 has had its one today.
+  await w.click('[data-screen="settings"]');
+  await w.fill('#limit-day', '1');
+  await w.click('#save-limits');
+  await (await browser.$('.saved')).waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the limits were not saved' });
+
+  await w.click('[data-screen="status"]');
+  await w.click('[data-invitation-id="3"]');
+  await (await browser.$('#detail')).waitForDisplayed({ timeout: 10_000 });
+  await w.click('#resend');
+  const dialog = await browser.$('dialog[role="alertdialog"]');
+  await dialog.waitForDisplayed({ timeout: 10_000, timeoutMsg: 'the confirmation never opened' });
+  assert.ok(await browser.execute(() => document.querySelector('dialog')?.matches(':modal')), 'the dialog is modal');
+  assert.equal(await browser.execute(() => document.activeElement?.id), 'confirm-no', 'focus starts on Cancel');
+  await w.click('#confirm-yes');
+  await browser.waitUntil(async () => /Settings → Sending limits/.test(await dialog.getText()), {
+    timeout: 10_000,
+    timeoutMsg: 'the refusal and its hint never showed in the dialog',
+  });
+  const text = await dialog.getText();
+  assert.match(text, /already been mailed 1 time\(s\) in the last day/);
+  assert.doesNotMatch(text, /herald limits|--/, `the window speaks no command line: ${text}`);
+  await w.shot('confirm-refused');
+
+  // Esc closes the dialog, and only the dialog; focus goes back to the panel's button.
+  await browser.keys('Escape');
+  await browser.waitUntil(async () => !(await dialog.isExisting()), { timeout: 10_000, timeoutMsg: 'Esc did not close the dialog' });
+  assert.ok(await (await browser.$('#detail')).isDisplayed(), 'Esc closed the detail panel too');
+  assert.equal(await browser.execute(() => document.activeElement?.id), 'resend', 'focus went back to Resend');
+  await browser.keys('Escape');
+
+  await w.click('[data-screen="settings"]');
+  await w.fill('#limit-day', '3');
+  await w.click('#save-limits');
+  await (await browser.$('.saved')).waitForDisplayed({ timeout: 10_000 });
+});

@@ -50,12 +50,15 @@ const keys: KeyStatus = {
   needing_reissue: [],
 };
 
+// What Rust says an empty port field means (setup_status's smtp_ports).
+const PORTS = { starttls: 587, tls: 465, none: 25 };
+
 const invitations: Invitation[] = scenario === 'main' ? makeInvitations(Number(params.get('rows') ?? 240)) : [];
 const fresh = scenario === 'fresh';
 
 let status: SetupStatus = fresh
-  ? { general: null, smtp: null, key: null, keyring_problem: null, site: { state: 'not-started' }, outbox: 'not-started' }
-  : { general, smtp, key: keys, keyring_problem: null, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active' };
+  ? { general: null, smtp: null, smtp_ports: PORTS, key: null, keyring_problem: null, site: { state: 'not-started' }, outbox: 'not-started' }
+  : { general, smtp, smtp_ports: PORTS, key: keys, keyring_problem: null, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active' };
 
 const reject = (message: string, kind: 'request' | 'environment' = 'request') => Promise.reject({ kind, message });
 

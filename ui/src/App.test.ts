@@ -12,6 +12,7 @@ const READY: SetupStatus = {
   general: { team: 'Rocket', owner_name: 'Ada', from: 'a@example.com', public_url: 'http://127.0.0.1:8750', reply_to: null, default_expiry_secs: 604800 },
   smtp: { host: 'smtp.example.com', port: 587, tls: 'starttls', user: null, allow_insecure: false, ca_file: null, bounce_address: null, password_stored: false, password_dropped: false, sent_copy: null },
   key: { keyring_service: 'herald', versions: [], needing_reissue: [] },
+  smtp_ports: { starttls: 587, tls: 465, none: 25 },
   keyring_problem: null,
   site: { state: 'serving', address: '127.0.0.1:8750' },
   outbox: 'active',

@@ -260,8 +260,9 @@ pub enum KeyCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address and port to listen on [default: the data folder's setting (the window's
-    /// Settings), else 127.0.0.1:8750]
+    /// The address and port to listen on [default: where the window listens: the public URL's
+    /// address when it is on this machine (http://127.0.0.1:PORT), else the data folder's
+    /// setting (the window's Settings), else 127.0.0.1:8750]
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<SocketAddr>,
     /// A reverse proxy or tunnel in front of Herald whose X-Forwarded-For names the real

@@ -4,6 +4,7 @@
 //! as given and 1 when something around Herald failed.
 
 mod args;
+mod hints;
 mod output;
 mod recipients;
 
@@ -17,9 +18,8 @@ use args::{
     ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
-use herald_core::mail::{MailError, TestMailError};
 use herald_core::{
-    ErrorKind, Herald, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
+    ErrorKind, Herald, Hint, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
 };
 use secrecy::SecretString;
@@ -54,16 +54,28 @@ pub enum CliError {
 
 impl CliError {
     fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Core(e) if e.kind() == ErrorKind::Request => EXIT_BAD_REQUEST,
-            CliError::Mail(herald_core::mail::MailError::NotConfigured) => EXIT_BAD_REQUEST,
-            CliError::SmtpTest(TestMailError::Core(e)) if e.kind() == ErrorKind::Request => {
-                EXIT_BAD_REQUEST
-            }
-            CliError::SmtpTest(TestMailError::Mail(MailError::NotConfigured)) => EXIT_BAD_REQUEST,
+        let kind = match self {
+            CliError::Core(e) => e.kind(),
+            CliError::Mail(e) => e.kind(),
+            CliError::SmtpTest(e) => e.kind(),
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
-            CliError::File(_) => EXIT_BAD_REQUEST,
-            _ => EXIT_ENVIRONMENT,
+            CliError::File(_) => ErrorKind::Request,
+            _ => ErrorKind::Environment,
+        };
+        match kind {
+            ErrorKind::Request => EXIT_BAD_REQUEST,
+            ErrorKind::Environment => EXIT_ENVIRONMENT,
+        }
+    }
+
+    /// The way forward, which `main` words as a command to run.
+    fn hint(&self) -> Option<Hint> {
+        match self {
+            CliError::Core(e) => e.hint(),
+            CliError::Serve(e) => e.hint(),
+            CliError::Mail(e) => e.hint(),
+            CliError::SmtpTest(e) => e.hint(),
+            _ => None,
         }
     }
 }
@@ -80,7 +92,8 @@ pub fn main() -> ExitCode {
         // Output piped into `head` and closed early is not a failure worth a message.
         Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("herald: {}", one_line(&e.to_string()));
+            let text = hints::sentence(&e.to_string(), e.hint());
+            eprintln!("herald: {}", one_line(&text));
             ExitCode::from(e.exit_code())
         }
     }
@@ -241,11 +254,7 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
     };
     let saved = h.set_smtp(&SmtpParams {
         host: a.host,
-        port: a.port.unwrap_or(match tls {
-            TlsMode::Starttls => 587,
-            TlsMode::Tls => 465,
-            TlsMode::None => 25,
-        }),
+        port: a.port.unwrap_or(tls.default_port()),
         tls,
         user: a.user,
         password,
@@ -478,15 +487,15 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     // Read the keys now, so a locked or missing keyring is reported at start, not at the first
     // invitee's click.
     let keys = h.key_status()?;
-    let team = h.general()?.team;
-    // The setting was checked when it was saved; an unreadable one falls back to the default.
+    let general = h.general()?;
+    let team = general.team;
+    // Where the window would listen, unless --bind says otherwise.
     let site = h.site()?;
     let bind = match a.bind {
         Some(addr) => addr,
         None => site
-            .bind
-            .parse()
-            .unwrap_or_else(|_| herald_core::DEFAULT_BIND.parse().expect("a valid default")),
+            .listen_address(&general.public_url)
+            .map_err(herald_core::Error::from)?,
     };
     // The window's setting, and any given here.
     let mut trusted_proxies = site.trusted_proxy_ips();
@@ -497,6 +506,7 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     }
     let herald = Arc::new(h);
     let rt = runtime()?;
+    serve_log();
     rt.block_on(async move {
         let listener = herald_server::bind(bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
@@ -505,26 +515,22 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             env!("CARGO_PKG_VERSION")
         ))?;
         if !keys.needing_reissue.is_empty() {
-            say(&format!(
+            tracing::warn!(
                 "Note: {} pending invitation(s) have no working link; run `herald key reissue`.",
                 keys.needing_reissue.len()
-            ))?;
+            );
         }
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let outbox = tokio::spawn(herald_core::mail::run_outbox(
             herald.clone(),
             Arc::new(tokio::sync::Notify::new()),
             stop_rx,
-            |e| {
-                let _ = say(&outbox_line(&e));
-            },
+            |e| tracing::info!("{}", outbox_line(&e)),
         ));
         let config = herald_server::SiteConfig {
             trusted_proxies,
         };
-        let events: herald_server::Events = Arc::new(|e| {
-            let _ = say(&site_line(&e));
-        });
+        let events: herald_server::Events = Arc::new(|e| tracing::info!("{}", site_line(&e)));
         let served = herald_server::run(listener, herald, config, events, shutdown_signal()).await;
         let _ = stop_tx.send(true);
         let _ = outbox.await;
@@ -533,7 +539,28 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     })
 }
 
-/// One progress line on stdout, flushed at once (stdout may be a pipe or a log).
+/// `herald serve`'s log: what the outbox and the site report, one plain line each on stdout as
+/// it happens, and warnings on stderr; no time or level, as a service manager's journal adds
+/// its own. `RUST_LOG` says what else to show (`RUST_LOG=debug`).
+fn serve_log() {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,herald=info"));
+    let writer = io::stderr
+        .with_max_level(tracing::Level::WARN)
+        .or_else(io::stdout);
+    // Set once per process; a second call (there is none) would keep the first.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// The line that starts `herald serve` on stdout, flushed at once (stdout may be a pipe).
 fn say(line: &str) -> io::Result<()> {
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")?;
@@ -569,9 +596,16 @@ fn outbox_line(e: &herald_core::mail::OutboxEvent) -> String {
             id,
             email,
             reason,
+            hint,
             progress,
-        } => format!("outbox: #{id} to {email} failed: {reason} {}", count(progress)),
-        E::Stalled { message } => format!("outbox: waiting: {message}"),
+        } => format!(
+            "outbox: #{id} to {email} failed: {} {}",
+            hints::sentence(reason, *hint),
+            count(progress)
+        ),
+        E::Stalled { message, hint } => {
+            format!("outbox: waiting: {}", hints::sentence(message, *hint))
+        }
     }
 }
 

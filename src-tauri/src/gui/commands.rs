@@ -7,15 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use herald_core::mail::TestMail;
 use herald_core::{
-    Herald, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft, MailPreview,
-    NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams, TlsMode,
+    Herald, Hint, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft,
+    MailPreview, NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams,
 };
 use secrecy::ExposeSecret;
 use tauri::{AppHandle, Emitter, State};
 
 use super::contract::{
     AppInfo, CommandError, ErrorKind, GeneralInput, InvitationDetail, InviteInput, LiveEvent,
-    OutboxState, SetupStatus, SiteCheck, SiteState, SmtpInput, SmtpView,
+    OutboxState, SetupStatus, SiteCheck, SiteState, SmtpInput, SmtpPorts, SmtpView,
 };
 
 /// What the commands share: the data folder, and once it is set up, the open core.
@@ -51,7 +51,8 @@ impl Backend {
     fn require(&self) -> Result<Arc<Herald>, CommandError> {
         self.herald().ok_or_else(|| CommandError {
             kind: ErrorKind::Request,
-            message: "Herald is not set up yet: finish the first step of the setup (team, sender and public address) first".to_owned(),
+            message: "Herald is not set up yet".to_owned(),
+            hint: super::hints::words(Hint::RunInit),
         })
     }
 }
@@ -62,33 +63,30 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl From<herald_core::Error> for CommandError {
-    fn from(e: herald_core::Error) -> CommandError {
-        let kind = match e.kind() {
+impl CommandError {
+    /// A core error's kind, message and hint, the hint in the window's words.
+    fn new(kind: herald_core::ErrorKind, message: String, hint: Option<Hint>) -> CommandError {
+        let kind = match kind {
             herald_core::ErrorKind::Request => ErrorKind::Request,
             herald_core::ErrorKind::Environment => ErrorKind::Environment,
         };
         CommandError {
             kind,
-            message: e.to_string(),
+            message,
+            hint: hint.and_then(super::hints::words),
         }
+    }
+}
+
+impl From<herald_core::Error> for CommandError {
+    fn from(e: herald_core::Error) -> CommandError {
+        CommandError::new(e.kind(), e.to_string(), e.hint())
     }
 }
 
 impl From<herald_core::mail::TestMailError> for CommandError {
     fn from(e: herald_core::mail::TestMailError) -> CommandError {
-        use herald_core::mail::{MailError, TestMailError};
-        match e {
-            TestMailError::Core(e) => e.into(),
-            TestMailError::Mail(MailError::NotConfigured) => CommandError {
-                kind: ErrorKind::Request,
-                message: "no SMTP server is set yet: fill in the mail server step first".to_owned(),
-            },
-            other => CommandError {
-                kind: ErrorKind::Environment,
-                message: other.to_string(),
-            },
-        }
+        CommandError::new(e.kind(), e.to_string(), e.hint())
     }
 }
 
@@ -96,6 +94,7 @@ fn environment(message: String) -> CommandError {
     CommandError {
         kind: ErrorKind::Environment,
         message,
+        hint: None,
     }
 }
 
@@ -140,6 +139,7 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         return Ok(SetupStatus {
             general: None,
             smtp: None,
+            smtp_ports: SmtpPorts::usual(),
             key: None,
             keyring_problem: None,
             site,
@@ -164,11 +164,12 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         let (key, keyring_problem) = match h.key_status() {
             Ok(k) if k.versions.iter().any(|v| v.current) => (Some(k), None),
             Ok(_) => (None, None),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(super::hints::sentence(&e.to_string(), e.hint()))),
         };
         Ok(SetupStatus {
             general,
             smtp,
+            smtp_ports: SmtpPorts::usual(),
             key,
             keyring_problem,
             site,
@@ -223,11 +224,7 @@ pub async fn save_smtp(
     let view = with_herald(&state, move |h| {
         // The window has no CA-file field: keep one set from the command line.
         let ca_file = h.smtp()?.and_then(|s| s.ca_file).map(PathBuf::from);
-        let port = input.port.unwrap_or(match input.tls {
-            TlsMode::Starttls => 587,
-            TlsMode::Tls => 465,
-            TlsMode::None => 25,
-        });
+        let port = input.port.unwrap_or(input.tls.default_port());
         let user = input.user.filter(|u| !u.trim().is_empty());
         let saved = h.set_smtp(&SmtpParams {
             host: input.host,
@@ -267,7 +264,11 @@ pub async fn check_site(state: State<'_, Backend>) -> Result<SiteCheck, CommandE
     let h = state.require()?;
     blocking(move || {
         let general = h.general()?;
-        let url = format!("{}/healthz", general.public_url.trim_end_matches('/'));
+        let url = format!(
+            "{}{}",
+            general.public_url.trim_end_matches('/'),
+            herald_server::HEALTH_PATH
+        );
         Ok(super::reach::check(&url, &h.instance_tag()))
     })
     .await

@@ -26,6 +26,8 @@ pub struct SetupStatus {
     /// `init` has run: team, owner, sender and public URL are set.
     pub general: Option<General>,
     pub smtp: Option<SmtpView>,
+    /// The port each security mode uses when the form leaves it empty.
+    pub smtp_ports: SmtpPorts,
     /// The current signing key, when the keyring holds it.
     pub key: Option<KeyStatus>,
     /// Why the keyring could not be read, when it could not.
@@ -46,6 +48,25 @@ pub struct SmtpView {
     /// The mail service keeps a copy of everything sent in the account's Sent folder: what
     /// that means and what to use instead.
     pub sent_copy: Option<String>,
+}
+
+/// The port a mail server usually offers for each security mode (`TlsMode::default_port`):
+/// what an empty port field means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct SmtpPorts {
+    pub starttls: u16,
+    pub tls: u16,
+    pub none: u16,
+}
+
+impl SmtpPorts {
+    pub fn usual() -> SmtpPorts {
+        SmtpPorts {
+            starttls: TlsMode::Starttls.default_port(),
+            tls: TlsMode::Tls.default_port(),
+            none: TlsMode::None.default_port(),
+        }
+    }
 }
 
 /// Whether the window serves the confirmation site.
@@ -132,13 +153,15 @@ pub struct InvitationDetail {
     pub history: Vec<AuditEntry>,
 }
 
-/// A failed command: the message is a sentence that says what to do. `request` means the
+/// A failed command: the message says what went wrong, and the hint, when there is one, what
+/// to do about it in the window's terms (a screen, a section, a button). `request` means the
 /// input was refused and nothing changed; `environment` means something around Herald
 /// failed (keyring, disk, network).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct CommandError {
     pub kind: ErrorKind,
     pub message: String,
+    pub hint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
@@ -241,15 +264,18 @@ impl From<OutboxEvent> for LiveEvent {
                 id,
                 email,
                 reason,
+                hint,
                 progress,
             } => LiveEvent::Failed {
                 id,
                 email,
-                reason,
+                reason: super::hints::sentence(&reason, hint),
                 done: count(progress.done),
                 total: count(progress.total),
             },
-            OutboxEvent::Stalled { message } => LiveEvent::Stalled { message },
+            OutboxEvent::Stalled { message, hint } => LiveEvent::Stalled {
+                message: super::hints::sentence(&message, hint),
+            },
         }
     }
 }

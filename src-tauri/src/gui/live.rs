@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use herald_core::mail::OutboxEvent;
 use herald_core::{Herald, SiteEvent};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -31,14 +32,11 @@ pub fn start(app: &AppHandle) {
         let (_keep, stop) = tokio::sync::watch::channel(false);
         let outbox_app = app.clone();
         let outbox = herald_core::mail::run_outbox(herald.clone(), wake, stop, move |e| {
+            log_outbox(&e);
             let state = outbox_app.state::<Backend>();
             match e {
-                herald_core::mail::OutboxEvent::Standby => {
-                    *lock(&state.outbox) = OutboxState::Standby
-                }
-                herald_core::mail::OutboxEvent::Active { .. } => {
-                    *lock(&state.outbox) = OutboxState::Active
-                }
+                OutboxEvent::Standby => *lock(&state.outbox) = OutboxState::Standby,
+                OutboxEvent::Active { .. } => *lock(&state.outbox) = OutboxState::Active,
                 _ => {}
             }
             let _ = outbox_app.emit(LIVE_EVENT, LiveEvent::from(e));
@@ -49,6 +47,9 @@ pub fn start(app: &AppHandle) {
 
 async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
     let set = |site: SiteState| {
+        if let SiteState::NotServing { message } = &site {
+            tracing::warn!("confirmation site: not serving: {message}");
+        }
         *lock(&app.state::<Backend>().site) = site.clone();
         let _ = app.emit(LIVE_EVENT, LiveEvent::Site { site });
     };
@@ -63,7 +64,7 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
         Ok(l) => l,
         Err(e) => {
             set(SiteState::NotServing {
-                message: e.to_string(),
+                message: super::hints::sentence(&e.to_string(), e.hint()),
             });
             return;
         }
@@ -94,30 +95,40 @@ async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
     }
 }
 
-/// Where the window serves the site. A public URL on this machine (`http://127.0.0.1:9000`)
-/// names the address itself; anything else is reached through a proxy or tunnel that
-/// forwards to the bind address of the settings.
-fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
-    let general = herald.general().map_err(|e| e.to_string())?;
-    let loopback = url::Url::parse(&general.public_url).ok().and_then(|u| {
-        let host = u.host_str()?.trim_matches(['[', ']']).to_owned();
-        let ip: std::net::IpAddr = if host == "localhost" {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            host.parse().ok()?
-        };
-        (u.scheme() == "http" && ip.is_loopback())
-            .then(|| std::net::SocketAddr::new(ip, u.port_or_known_default().unwrap_or(80)))
-    });
-    match loopback {
-        Some(addr) => Ok(addr),
-        None => {
-            let bind = herald.site().map_err(|e| e.to_string())?.bind;
-            bind.parse().map_err(|e| {
-                format!("the site's address {bind} is invalid ({e}); set another in Settings")
-            })
+/// The window's log gets what needs the owner's attention (see `gui::log`): the outbox's
+/// failures and waits. Each mail sent is the window's to show, not the log's.
+fn log_outbox(e: &OutboxEvent) {
+    match e {
+        OutboxEvent::Failed {
+            id, reason, hint, ..
+        } => tracing::warn!(
+            "outbox: #{id} failed: {}",
+            super::hints::sentence(reason, *hint)
+        ),
+        OutboxEvent::Retrying { id, reason, .. } => {
+            tracing::info!("outbox: #{id} will be retried: {reason}")
         }
+        OutboxEvent::Stalled { message, hint } => {
+            tracing::warn!(
+                "outbox: waiting: {}",
+                super::hints::sentence(message, *hint)
+            )
+        }
+        OutboxEvent::Standby => {
+            tracing::info!("outbox: another Herald mails from this data folder; standing by")
+        }
+        _ => {}
     }
+}
+
+/// Where the window serves the site: the core's rule (a public URL on this machine names the
+/// address, anything else goes to the bind address of the settings).
+fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
+    let at = || -> herald_core::Result<std::net::SocketAddr> {
+        let public_url = herald.general()?.public_url;
+        Ok(herald.site()?.listen_address(&public_url)?)
+    };
+    at().map_err(|e| super::hints::sentence(&e.to_string(), e.hint()))
 }
 
 /// A desktop notification for what the owner waits for: an answer, or a request for a new

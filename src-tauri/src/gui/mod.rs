@@ -6,6 +6,7 @@
 mod bindings;
 mod commands;
 mod contract;
+mod hints;
 mod live;
 mod reach;
 
@@ -49,6 +50,7 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             show_main(app);
         }))
+        .plugin(log())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
@@ -100,6 +102,25 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
         // tauri.conf.json is read at compile time from the package root (CARGO_MANIFEST_DIR).
         .run(tauri::generate_context!())?;
     Ok(())
+}
+
+/// The window's log: what the site and the outbox report (tracing events, passed on through the
+/// `log` crate) in a file in the OS's log folder for Herald, and on stdout when there is one.
+/// A Windows GUI build has no console, so without the file these lines would be lost. Herald's
+/// own lines from `info` up, other crates' warnings and errors only.
+fn log() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    use tauri_plugin_log::{Target, TargetKind};
+    let mut builder = tauri_plugin_log::Builder::new()
+        .clear_targets()
+        .targets([
+            Target::new(TargetKind::Stdout),
+            Target::new(TargetKind::LogDir { file_name: None }),
+        ])
+        .level(::log::LevelFilter::Warn);
+    for ours in ["herald_app", "herald_core", "herald_server"] {
+        builder = builder.level_for(ours, ::log::LevelFilter::Info);
+    }
+    builder.build()
 }
 
 fn show_main(app: &AppHandle) {

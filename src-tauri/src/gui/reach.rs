@@ -4,20 +4,12 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use herald_server::{Health, HEALTH_OK};
 
 use super::contract::SiteCheck;
 
 /// Long enough for a slow tunnel, short enough for a setup screen.
 const TIMEOUT: Duration = Duration::from_secs(6);
-
-#[derive(Deserialize)]
-struct Health {
-    status: String,
-    version: String,
-    #[serde(default)]
-    instance: String,
-}
 
 pub fn check(url: &str, instance: &str) -> SiteCheck {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -38,7 +30,7 @@ pub fn check(url: &str, instance: &str) -> SiteCheck {
             let status = response.status().as_u16();
             let body = response.body_mut().read_to_string().unwrap_or_default();
             match serde_json::from_str::<Health>(&body) {
-                Ok(h) if h.instance == instance && h.status == "ok" => (
+                Ok(h) if h.instance == instance && h.status == HEALTH_OK => (
                     true,
                     format!("Herald {} answers at {url}: invitees can reach the confirmation site.", h.version),
                 ),

@@ -2,8 +2,9 @@
 import type { ErrorKind } from "./ErrorKind";
 
 /**
- * A failed command: the message is a sentence that says what to do. `request` means the
+ * A failed command: the message says what went wrong, and the hint, when there is one, what
+ * to do about it in the window's terms (a screen, a section, a button). `request` means the
  * input was refused and nothing changed; `environment` means something around Herald
  * failed (keyring, disk, network).
  */
-export type CommandError = { kind: ErrorKind, message: string, };
+export type CommandError = { kind: ErrorKind, message: string, hint: string | null, };

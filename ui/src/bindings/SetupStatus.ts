@@ -3,6 +3,7 @@ import type { General } from "./General";
 import type { KeyStatus } from "./KeyStatus";
 import type { OutboxState } from "./OutboxState";
 import type { SiteState } from "./SiteState";
+import type { SmtpPorts } from "./SmtpPorts";
 import type { SmtpView } from "./SmtpView";
 
 /**
@@ -13,6 +14,10 @@ export type SetupStatus = {
  * `init` has run: team, owner, sender and public URL are set.
  */
 general: General | null, smtp: SmtpView | null, 
+/**
+ * The port each security mode uses when the form leaves it empty.
+ */
+smtp_ports: SmtpPorts, 
 /**
  * The current signing key, when the keyring holds it.
  */

@@ -94,6 +94,24 @@ describe('the typed adapter', () => {
     expect(err).toMatchObject({ kind: 'request', message: 'invitation #3 is accepted: it cannot be revoked' });
   });
 
+  it('keeps the hint, in the window\'s words, beside the message', async () => {
+    installIpc({
+      resend: () =>
+        Promise.reject({
+          kind: 'request',
+          message: 'ada@example.com has already been mailed 3 time(s) in the last day, the most allowed; try again after 09:00',
+          hint: 'or raise the limit in Settings → Sending limits',
+        }),
+    });
+    const err = await api.resend(3).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'request', hint: 'or raise the limit in Settings → Sending limits' });
+    expect(api.messageOf(err)).toBe(
+      'ada@example.com has already been mailed 3 time(s) in the last day, the most allowed; try again after 09:00; or raise the limit in Settings → Sending limits',
+    );
+    expect(api.withHint('the keyring is locked.', 'unlock it')).toBe('the keyring is locked. Unlock it.');
+    expect(api.withHint('plain', null)).toBe('plain');
+  });
+
   it('turns any other rejection into an environment CommandError', async () => {
     installIpc({
       key_status: () => Promise.reject('command key_status not allowed by the capability'),

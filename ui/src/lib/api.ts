@@ -34,30 +34,37 @@ import type { TestMail } from '../bindings/TestMail';
 export const LIVE_EVENT = 'live';
 
 /**
- * A refused or failed command, as the Rust side reports it: `message` is a sentence that says
- * what to do and is shown as it is. An `Error`, so stack traces and `instanceof` work, that is
- * also a `CommandError`.
+ * A refused or failed command, as the Rust side reports it: `message` says what went wrong,
+ * `hint` (when there is one) what to do about it, already in the window's words (a screen, a
+ * section, a button). Both are shown as they are. An `Error`, so stack traces and `instanceof`
+ * work, that is also a `CommandError`.
  */
 export class CommandFailure extends Error implements CommandError {
   readonly kind: ErrorKind;
+  readonly hint: string | null;
 
-  constructor(kind: ErrorKind, message: string) {
+  constructor(kind: ErrorKind, message: string, hint: string | null = null) {
     super(message);
     this.name = 'CommandFailure';
     this.kind = kind;
+    this.hint = hint;
   }
 }
 
 function isCommandError(e: unknown): e is CommandError {
   if (typeof e !== 'object' || e === null) return false;
-  const { kind, message } = e as Record<string, unknown>;
-  return (kind === 'request' || kind === 'environment') && typeof message === 'string';
+  const { kind, message, hint } = e as Record<string, unknown>;
+  return (
+    (kind === 'request' || kind === 'environment') &&
+    typeof message === 'string' &&
+    (hint === undefined || hint === null || typeof hint === 'string')
+  );
 }
 
 /** Whatever a command rejected with, as a `CommandError`. */
 export function toCommandError(e: unknown): CommandFailure {
   if (e instanceof CommandFailure) return e;
-  if (isCommandError(e)) return new CommandFailure(e.kind, e.message);
+  if (isCommandError(e)) return new CommandFailure(e.kind, e.message, e.hint ?? null);
   // Tauri itself rejects with a plain string (an unknown command, a refused permission).
   if (typeof e === 'string' && e.trim() !== '') return new CommandFailure('environment', e);
   if (e instanceof Error && e.message) return new CommandFailure('environment', e.message);
@@ -67,9 +74,18 @@ export function toCommandError(e: unknown): CommandFailure {
   );
 }
 
-/** The message to show for any failure. */
+/** A message and its hint as one text: `message; hint`, or two sentences when the message
+ * already ends as one (as the Rust side joins them where it sends a single string). */
+export function withHint(message: string, hint: string | null): string {
+  if (!hint) return message;
+  if (message.endsWith('.')) return `${message} ${hint.charAt(0).toUpperCase()}${hint.slice(1)}.`;
+  return `${message}; ${hint}`;
+}
+
+/** The text to show for any failure: the message, and what to do about it. */
 export function messageOf(e: unknown): string {
-  return toCommandError(e).message;
+  const f = toCommandError(e);
+  return withHint(f.message, f.hint);
 }
 
 async function call<T>(command: string, args?: InvokeArgs): Promise<T> {

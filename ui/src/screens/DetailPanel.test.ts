@@ -76,7 +76,12 @@ describe('the invitation details', () => {
   it('keeps the dialog open with the Rust refusal when it refuses', async () => {
     installIpc({
       invitation_detail: detailOf('sent'),
-      resend: () => Promise.reject({ kind: 'request', message: 'grace@example.com was mailed 3 times today, the most a day; try again tomorrow' }),
+      resend: () =>
+        Promise.reject({
+          kind: 'request',
+          message: 'grace@example.com was mailed 3 times today, the most a day; try again tomorrow',
+          hint: 'or raise the limit in Settings → Sending limits',
+        }),
     });
     const { container } = render(DetailPanel, { id: 9, onclose: vi.fn() });
     await waitFor(() => expect(container.querySelector('#resend')).toBeEnabled());
@@ -84,6 +89,7 @@ describe('the invitation details', () => {
     await fireEvent.click(await waitFor(() => container.ownerDocument.querySelector('#confirm-yes') as HTMLElement));
     const dialog = await screen.findByRole('alertdialog');
     await waitFor(() => expect(dialog).toHaveTextContent('the most a day; try again tomorrow'));
+    expect(dialog).toHaveTextContent('or raise the limit in Settings → Sending limits');
   });
 
   it('renews with the expiry typed in the dialog', async () => {

@@ -12,6 +12,7 @@ const FRESH: SetupStatus = {
   general: null,
   smtp: null,
   key: null,
+  smtp_ports: { starttls: 587, tls: 465, none: 25 },
   keyring_problem: null,
   site: { state: 'not-started' },
   outbox: 'not-started',

@@ -127,6 +127,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     Delivery::Failed {
                         reason: "550 5.1.1 <person@team.example>: Recipient address rejected"
                             .into(),
+                        hint: None,
                     }
                 } else {
                     match id % 100 {

@@ -1,8 +1,10 @@
-//! Herald's errors. Every variant reads as a sentence that tells the user what went wrong and
-//! what to do about it; the faces print them as they are.
+//! Herald's errors. Every variant reads as a sentence that tells the user what went wrong, in
+//! words that fit every face; where the way forward is a command, a setting or a button, the
+//! error carries a [`Hint`] that each face words itself (see `hint.rs`).
 
 use std::path::{Path, PathBuf};
 
+use crate::hint::Hint;
 use crate::model::Status;
 use crate::secrets::KeyringError;
 use crate::validate::ValidationError;
@@ -27,25 +29,22 @@ pub enum Error {
     #[error(transparent)]
     List(#[from] crate::recipients::ListError),
 
-    #[error(
-        "Herald is not set up in {}: run `herald init --team NAME --owner-name NAME --from ADDRESS --public-url URL` first",
-        dir.display()
-    )]
+    #[error("Herald is not set up in {}", dir.display())]
     NotInitialised { dir: PathBuf },
 
-    #[error("there is no invitation #{0}; `herald invite list` shows the ones there are")]
+    #[error("there is no invitation #{0}")]
     NoSuchInvitation(i64),
 
     #[error("invitation #{id} is {from}: it cannot be {}{}", to.verb(), hint(*from, *to))]
     IllegalTransition { id: i64, from: Status, to: Status },
 
-    #[error("{email} already has a pending invitation (#{id}); `herald invite resend {id}` mails it again")]
+    #[error("{email} already has a pending invitation (#{id})")]
     AlreadyInvited { email: String, id: i64 },
 
     #[error("{email} asked never to be invited again, and Herald keeps that promise; nobody can override it")]
     OptedOut { email: String },
 
-    #[error("{email} has already been mailed {count} time(s) in the last {period}, the most allowed; try again after {until} (or change the limit with `herald limits`)")]
+    #[error("{email} has already been mailed {count} time(s) in the last {period}, the most allowed; try again after {until}")]
     MailLimit {
         email: String,
         count: u32,
@@ -56,29 +55,27 @@ pub enum Error {
     #[error("invitation #{id} is {status}; resend works on sent, failed or expired invitations")]
     NothingToResend { id: i64, status: Status },
 
-    #[error("invitation #{id} has no working link (it was revoked, renewed or its key retired); `herald invite renew {id}` makes a new one")]
+    #[error("invitation #{id} has no working link (it was revoked, renewed or its key retired)")]
     LinkEnded { id: i64 },
 
     #[error(transparent)]
     Keyring(#[from] KeyringError),
 
     #[error(
-        "the signing key version {version} is missing from the keyring{}; run `herald key reissue` to renew the invitations that need it under a new key",
+        "the signing key version {version} is missing from the keyring{}",
         pending_note(*pending)
     )]
     KeyMissing { version: u32, pending: usize },
 
     #[error(
-        "the keyring holds a different signing key version {version} than this data folder was made with (another install or a restored backup?); run `herald key reissue` to renew the affected invitations under a new key"
+        "the keyring holds a different signing key version {version} than this data folder was made with (another install or a restored backup?)"
     )]
     KeyMismatch { version: u32 },
 
-    #[error("there is no key version {0}; `herald key status` lists them")]
+    #[error("there is no key version {0}")]
     NoSuchKeyVersion(u32),
 
-    #[error(
-        "key version {0} is the current signing key; run `herald key rotate` first, then retire it"
-    )]
+    #[error("key version {0} is the current signing key, which cannot be retired")]
     RetireCurrentKey(u32),
 
     #[error("key version {0} is already retired")]
@@ -97,7 +94,7 @@ pub enum Error {
     #[error("Herald cannot write to {}: the folder or its disk is read-only (or belongs to another user); make it writable, or run Herald as its owner, and try again", path.display())]
     ReadOnly { path: PathBuf },
 
-    #[error("no data folder could be found for this user (no home directory); give one with --data-dir DIR or HERALD_DATA_DIR")]
+    #[error("no data folder could be found for this user (no home directory)")]
     NoDefaultDataFolder,
 
     #[error("the database {} is busy or locked by another program; try again in a moment", path.display())]
@@ -144,7 +141,7 @@ pub enum Error {
     #[error("{} is a backup of another Herald install, whose signing keys are in another keyring; restore it into an empty data folder (its links work only where its keys are)", path.display())]
     BackupOfAnotherInstall { path: PathBuf },
 
-    #[error("Herald is running on {} (the window or `herald serve`); quit it, then restore", dir.display())]
+    #[error("Herald is running on {}, and a restore needs it stopped", dir.display())]
     HeraldRunning { dir: PathBuf },
 }
 
@@ -201,6 +198,25 @@ impl Error {
             | Error::Random(_)
             | Error::Template(_)
             | Error::BackupWrite { .. } => ErrorKind::Environment,
+        }
+    }
+
+    /// The way forward, for each face to word; `None` when the message says all there is.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            Error::Invalid(e) => e.hint(),
+            Error::Keyring(e) => e.hint(),
+            Error::NotInitialised { .. } => Some(Hint::RunInit),
+            Error::NoSuchInvitation(_) => Some(Hint::ListInvitations),
+            Error::AlreadyInvited { id, .. } => Some(Hint::Resend { id: *id }),
+            Error::MailLimit { .. } => Some(Hint::ChangeLimits),
+            Error::LinkEnded { id } => Some(Hint::Renew { id: *id }),
+            Error::KeyMissing { .. } | Error::KeyMismatch { .. } => Some(Hint::KeyReissue),
+            Error::NoSuchKeyVersion(_) => Some(Hint::KeyStatus),
+            Error::RetireCurrentKey(_) => Some(Hint::KeyRotate),
+            Error::NoDefaultDataFolder => Some(Hint::GiveDataDir),
+            Error::HeraldRunning { .. } => Some(Hint::QuitHerald),
+            _ => None,
         }
     }
 

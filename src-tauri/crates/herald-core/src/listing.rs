@@ -228,19 +228,15 @@ impl Herald {
             rows.extend(more.rows);
             offset += MAX_PAGE;
         }
-        let mut out = String::from("email,name,role,accepted_at\r\n");
-        for m in &rows {
-            let fields = [
-                m.email.as_str(),
-                m.name.as_deref().unwrap_or(""),
-                m.role.as_str(),
-                &m.decided_at.map(rfc3339).unwrap_or_default(),
-            ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
-        }
-        Ok(out)
+        let members = rows.iter().map(|m| {
+            [
+                m.email.clone(),
+                m.name.clone().unwrap_or_default(),
+                m.role.clone(),
+                m.decided_at.map(rfc3339).unwrap_or_default(),
+            ]
+        });
+        Ok(csv_text(["email", "name", "role", "accepted_at"], members))
     }
 }
 
@@ -264,18 +260,31 @@ fn day_label(day: i64) -> String {
         .unwrap_or_default()
 }
 
-/// One CSV field, quoted when needed. A field that a spreadsheet would run as a formula
-/// (`=`, `+`, `-`, `@` first) is prefixed with `'`: names are other people's text.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
+/// CSV for a spreadsheet: the header, then the rows, CRLF line ends (RFC 4180); the csv crate
+/// quotes what needs quoting. A field that a spreadsheet would run as a formula (`=`, `+`,
+/// `-`, `@` first, or a tab or CR that some strip before looking) gets a `'` in front: names
+/// are other people's text.
+fn csv_text<const N: usize>(
+    header: [&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to memory cannot fail; an unwritten row would show as a short file.
+    let _ = w.write_record(header);
+    for row in rows {
+        let _ = w.write_record(row.iter().map(|f| defused(f).into_owned()));
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn defused(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}").into()
     } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
+        value.into()
     }
 }
 
@@ -285,11 +294,24 @@ mod tests {
 
     #[test]
     fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("Ada"), "Ada");
-        assert_eq!(csv_field("Hopper, Grace"), "\"Hopper, Grace\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "'-1");
+        let field = |v: &str| {
+            let text = csv_text(["h"], [[v.to_owned()]]);
+            text.strip_prefix("h\r\n")
+                .unwrap()
+                .strip_suffix("\r\n")
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(field("Ada"), "Ada");
+        assert_eq!(field("Hopper, Grace"), "\"Hopper, Grace\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-1"), "'-1");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(
+            csv_text(["a", "b"], [["1".into(), "".into()]]),
+            "a,b\r\n1,\r\n"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
+use crate::hint::Hint;
 use crate::links::MintedLink;
 use crate::model::{Actor, AuditAction, Invitation, Status};
 use crate::store::invitations::{Stamp, Transition};
@@ -32,8 +33,9 @@ pub enum Delivery {
     Sent { message_id: String, reply: String },
     /// 4xx, a timeout, a dropped connection: worth trying again later.
     Retry { reason: String },
-    /// 5xx: the server refused for good.
-    Failed { reason: String },
+    /// 5xx: the server refused for good. `hint` when the settings, not the message, are at
+    /// fault (no STARTTLS on offer, a certificate that does not verify).
+    Failed { reason: String, hint: Option<Hint> },
 }
 
 /// An invitation claimed for mailing, with what the mail needs. Holds secrets: never stored.
@@ -239,7 +241,7 @@ impl Herald {
                 let error = format!("gave up after {attempts} attempts{since}: {reason}");
                 self.fail_in(tx, id, &error, now)
             }
-            Delivery::Failed { reason } => self.fail_in(tx, id, reason, now),
+            Delivery::Failed { reason, .. } => self.fail_in(tx, id, reason, now),
         }
     }
 
@@ -269,7 +271,7 @@ fn describe(outcome: &Delivery) -> String {
         Delivery::Sent { message_id, reply } => {
             format!("sent as {}", sent_detail(message_id, reply))
         }
-        Delivery::Retry { reason } | Delivery::Failed { reason } => reason.clone(),
+        Delivery::Retry { reason } | Delivery::Failed { reason, .. } => reason.clone(),
     }
 }
 

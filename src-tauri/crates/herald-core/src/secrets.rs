@@ -31,27 +31,44 @@ pub enum KeyringError {
     Locked { detail: String },
     #[error("the OS keyring refused to store or read {what}: {detail}")]
     Refused { what: String, detail: String },
-    #[error("the keyring entry {what} does not hold a Herald key (was it edited by hand?); run `herald key reissue` to replace it")]
+    #[error("the keyring entry {what} does not hold a Herald key (was it edited by hand?)")]
     Corrupt { what: String },
 }
 
 fn hint_unreachable() -> &'static str {
     if cfg!(target_os = "macos") {
-        "Herald keeps its keys in your login Keychain: run it from a logged-in macOS user session."
+        "Herald keeps its keys in your login Keychain: run it from a logged-in macOS user session"
     } else if cfg!(windows) {
-        "Herald keeps its keys in Windows Credential Manager: run it as a signed-in user with a profile."
+        "Herald keeps its keys in Windows Credential Manager: run it as a signed-in user with a profile"
     } else {
-        "Herald keeps its keys in the Secret Service: start your desktop's keyring (GNOME Keyring, or KeePassXC/KWallet with Secret Service enabled); on a server, run Herald inside a D-Bus session with an unlocked gnome-keyring-daemon (see docs/server.md)."
+        "Herald keeps its keys in the Secret Service: start your desktop's keyring (GNOME Keyring, or KeePassXC/KWallet with Secret Service enabled)"
     }
 }
 
 fn hint_locked() -> &'static str {
     if cfg!(target_os = "macos") {
-        "Unlock the login keychain in Keychain Access, allow Herald when asked, and try again."
+        "Unlock the login keychain in Keychain Access, allow Herald when asked, and try again"
     } else if cfg!(windows) {
-        "Sign in to Windows with your own account and try again."
+        "Sign in to Windows with your own account and try again"
     } else {
-        "Unlock it (log in to the desktop, or open Passwords and Keys) and try again; on a server, unlock gnome-keyring-daemon with --unlock."
+        "Unlock it (log in to the desktop, or open Passwords and Keys) and try again"
+    }
+}
+
+/// Where the keyring is the Secret Service, a machine without a desktop session (a server)
+/// needs one of its own; the faces that run there say how.
+const SECRET_SERVICE: bool = !cfg!(any(target_os = "macos", windows));
+
+impl KeyringError {
+    /// The way forward, for each face to word; `None` when the message says all there is.
+    pub fn hint(&self) -> Option<crate::Hint> {
+        use crate::Hint;
+        match self {
+            KeyringError::Unreachable { .. } if SECRET_SERVICE => Some(Hint::KeyringOnServer),
+            KeyringError::Locked { .. } if SECRET_SERVICE => Some(Hint::UnlockKeyringOnServer),
+            KeyringError::Corrupt { .. } => Some(Hint::KeyReissue),
+            _ => None,
+        }
     }
 }
 

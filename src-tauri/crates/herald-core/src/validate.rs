@@ -52,7 +52,7 @@ pub enum ValidationError {
     SmtpHost { input: String, reason: String },
     #[error("the SMTP port must be between 1 and 65535")]
     SmtpPort,
-    #[error("plaintext SMTP to {host} would send passwords and links readable on the network; use --tls starttls or --tls tls, or say --allow-insecure if you really mean it")]
+    #[error("plaintext SMTP to {host} would send passwords and links readable on the network")]
     InsecureSmtp { host: String },
     #[error("no email addresses were given")]
     NoRecipients,
@@ -72,15 +72,29 @@ pub enum ValidationError {
     ProxyAddress(String),
     #[error("cannot use {path} as a CA certificate: {reason}")]
     CaFile { path: String, reason: String },
-    #[error("a password needs a user name: add --user NAME")]
+    #[error("a password needs a user name")]
     PasswordWithoutUser,
-    #[error("--name applies to one address, but {count} were given; write each as \"Name <address>\" instead")]
+    #[error("one name was given for {count} addresses")]
     NameWithManyRecipients { count: usize },
     #[error("{first}; {} also invalid, and nothing was created", more_addresses(*more))]
     BatchRefused {
         first: Box<ValidationError>,
         more: usize,
     },
+}
+
+impl ValidationError {
+    /// The way forward, for each face to word; `None` when the message says all there is.
+    pub fn hint(&self) -> Option<crate::Hint> {
+        use crate::Hint;
+        match self {
+            ValidationError::InsecureSmtp { .. } => Some(Hint::SecureSmtp),
+            ValidationError::PasswordWithoutUser => Some(Hint::SmtpUser),
+            ValidationError::NameWithManyRecipients { .. } => Some(Hint::NamePerRecipient),
+            ValidationError::BatchRefused { first, .. } => first.hint(),
+            _ => None,
+        }
+    }
 }
 
 fn more_addresses(n: usize) -> String {
@@ -408,30 +422,19 @@ pub fn optional_text(
     }
 }
 
-/// `90m`, `12h`, `7d`, `2w` → a duration from 1 hour to 30 days.
+/// `90m`, `12h`, `7d`, `2w` → a duration from 1 hour to 30 days. humantime reads the
+/// number and unit (and sums like `1d 12h`); the bounds are Herald's.
 pub fn expiry(input: &str) -> Result<Duration, ValidationError> {
     let s = input.trim();
-    let format_err = || ValidationError::ExpiryFormat {
-        input: truncate_for_message(s),
-    };
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(format_err)?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format_err())?;
-    let unit_secs = match unit.trim() {
-        "m" | "min" | "mins" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 7 * 86_400,
-        _ => return Err(format_err()),
-    };
-    let secs = n
-        .checked_mul(unit_secs)
-        .ok_or_else(|| ValidationError::ExpiryRange {
+    let d = humantime::parse_duration(s).map_err(|e| match e {
+        // A number too large for any duration is a range problem, not a typo.
+        humantime::DurationError::NumberOverflow => ValidationError::ExpiryRange {
             input: truncate_for_message(s),
-        })?;
-    let d = Duration::from_secs(secs);
+        },
+        _ => ValidationError::ExpiryFormat {
+            input: truncate_for_message(s),
+        },
+    })?;
     if d < MIN_EXPIRY || d > MAX_EXPIRY {
         return Err(ValidationError::ExpiryRange {
             input: truncate_for_message(s),
@@ -493,7 +496,7 @@ pub fn smtp_host(input: &str) -> Result<String, ValidationError> {
     };
     if s.contains("://") || s.contains(':') || s.contains('/') {
         return Err(err(
-            "give the host name alone, like smtp.example.com, and the port with --port".to_owned(),
+            "give the host name alone, like smtp.example.com, and the port separately".to_owned(),
         ));
     }
     normalise_domain(s).map_err(|r| err(format!("the name {r}")))
@@ -682,11 +685,18 @@ mod tests {
             expiry("31d"),
             Err(ValidationError::ExpiryRange { .. })
         ));
+        // Years are a unit, just far too long.
+        assert!(matches!(
+            expiry("7y"),
+            Err(ValidationError::ExpiryRange { .. })
+        ));
+        assert_eq!(expiry("1d 12h").unwrap(), Duration::from_secs(36 * 3600));
+        assert_eq!(expiry("1.5d").unwrap(), Duration::from_secs(36 * 3600));
         assert!(matches!(
             expiry("99999999999999999999w"),
             Err(ValidationError::ExpiryFormat { .. } | ValidationError::ExpiryRange { .. })
         ));
-        for bad in ["", "d", "7", "7y", "-7d", "7 parsecs"] {
+        for bad in ["", "d", "7", "-7d", "7 parsecs", "7d!"] {
             assert!(
                 matches!(expiry(bad), Err(ValidationError::ExpiryFormat { .. })),
                 "{bad}"

@@ -122,7 +122,7 @@ pub async fn guard(
     let path = request.uri().path();
     let limiter = if path == "/code" && request.method() == Method::POST {
         &guard.limits.codes
-    } else if path == "/healthz" {
+    } else if path == crate::HEALTH_PATH {
         &guard.limits.health
     } else {
         &guard.limits.pages

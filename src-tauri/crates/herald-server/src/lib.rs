@@ -58,12 +58,12 @@ pub type Events = Arc<dyn Fn(SiteEvent) + Send + Sync>;
 struct App {
     herald: Arc<Herald>,
     events: Events,
-    health: Arc<Health>,
+    health: Arc<HealthState>,
 }
 
 /// What `/healthz` says, kept up to date off the request path: a flood of health checks
 /// reads nothing and costs no more than the rate limit lets through.
-struct Health {
+struct HealthState {
     /// Which Herald answers: the window checks it against its own (see `Herald::instance_tag`).
     instance: String,
     store_ok: std::sync::atomic::AtomicBool,
@@ -77,11 +77,11 @@ pub use herald_core::DEFAULT_BIND;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: the port is already in use (is another `herald serve` running?); stop that program or choose another port with --bind")]
+    #[error("cannot listen on {addr}: the port is already in use (is another Herald running?); stop that program or choose another port")]
     AddrInUse { addr: SocketAddr },
-    #[error("cannot listen on {addr}: permission denied (ports below 1024 need special rights); choose a port above 1024 with --bind")]
+    #[error("cannot listen on {addr}: permission denied (ports below 1024 need special rights); choose a port above 1024")]
     PermissionDenied { addr: SocketAddr },
-    #[error("cannot listen on {addr}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses with --bind")]
+    #[error("cannot listen on {addr}: this machine has no such address; use 127.0.0.1, 0.0.0.0 or one of its own addresses")]
     AddrNotAvailable { addr: SocketAddr },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -91,6 +91,19 @@ pub enum ServeError {
     },
     #[error("the server stopped: {0}")]
     Io(#[from] io::Error),
+}
+
+impl ServeError {
+    /// The way forward, for the owner's face to word (the command line's `--bind`, the
+    /// window's Settings).
+    pub fn hint(&self) -> Option<herald_core::Hint> {
+        match self {
+            ServeError::AddrInUse { .. }
+            | ServeError::PermissionDenied { .. }
+            | ServeError::AddrNotAvailable { .. } => Some(herald_core::Hint::ChangeBind),
+            ServeError::Bind { .. } | ServeError::Io(_) => None,
+        }
+    }
 }
 
 /// Binds the listening socket, with an error that says what to do for the usual failures.
@@ -112,7 +125,7 @@ pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router
         config: Arc::new(config),
         limits: limits.clone(),
     };
-    let health = Arc::new(Health {
+    let health = Arc::new(HealthState {
         instance: herald.instance_tag(),
         store_ok: std::sync::atomic::AtomicBool::new(herald.general().is_ok()),
     });
@@ -127,7 +140,7 @@ pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router
         .route("/i/{token}/ask", axum::routing::post(link_ask))
         .route("/code", get(code_page).post(code_answer))
         .route("/u/{token}", get(unsubscribe_page).post(unsubscribe))
-        .route("/healthz", get(healthz))
+        .route(HEALTH_PATH, get(healthz))
         .fallback(not_found)
         .with_state(app)
         .layer(middleware::from_fn_with_state(guard, hardening::guard))
@@ -157,7 +170,7 @@ fn forget_quiet_clients(limits: &Arc<Limits>) {
 }
 
 /// Every few seconds, checks that the store answers; stops when the router is dropped.
-fn keep_health(health: &Arc<Health>, herald: &Arc<Herald>) {
+fn keep_health(health: &Arc<HealthState>, herald: &Arc<Herald>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
@@ -236,8 +249,8 @@ pub async fn run(
 
 /// What to do when `accept` fails. A client that gave up between connecting and being
 /// accepted is no problem of ours; anything else (usually "too many open files" under a
-/// flood) goes to the owner's terminal and is waited out for a second, instead of spinning
-/// or stopping the site.
+/// flood) goes to the owner's log and is waited out for a second, instead of spinning or
+/// stopping the site.
 async fn accept_failed(e: &io::Error) {
     if matches!(
         e.kind(),
@@ -247,7 +260,7 @@ async fn accept_failed(e: &io::Error) {
     ) {
         return;
     }
-    eprintln!("confirmation site: cannot accept a connection ({e}); trying again in a second");
+    tracing::warn!("confirmation site: cannot accept a connection ({e}); trying again in a second");
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
@@ -261,8 +274,8 @@ async fn core<T: Send + 'static>(
     match tokio::task::spawn_blocking(move || f(&h)).await {
         Ok(Ok(v)) => Some(v),
         Ok(Err(e)) => {
-            // The owner's terminal or log gets the reason; the invitee does not.
-            eprintln!("confirmation site: {e}");
+            // The owner's log gets the reason; the invitee does not.
+            tracing::error!("confirmation site: {e}");
             None
         }
         Err(_) => None,
@@ -644,11 +657,22 @@ async fn unsubscribe(
     }
 }
 
-#[derive(Debug, Serialize)]
-struct HealthBody<'a> {
-    status: &'static str,
-    version: &'static str,
-    instance: &'a str,
+/// Where the site answers health checks.
+pub const HEALTH_PATH: &str = "/healthz";
+/// [`Health::status`] when the site can serve invitees.
+pub const HEALTH_OK: &str = "ok";
+
+/// What [`HEALTH_PATH`] answers, as JSON; the window's reachability check reads it back to tell
+/// this Herald from another one or from something else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// [`HEALTH_OK`] when the store answered at the last check, `unavailable` otherwise.
+    pub status: String,
+    /// Herald's version.
+    pub version: String,
+    /// Which Herald answers (see `Herald::instance_tag`); empty from a Herald that predates it.
+    #[serde(default)]
+    pub instance: String,
 }
 
 /// 200 when the store answered at the last check, 503 otherwise; says nothing about
@@ -659,14 +683,14 @@ async fn healthz(State(app): State<App>) -> Response {
         .store_ok
         .load(std::sync::atomic::Ordering::Relaxed);
     let (code, status) = if ok {
-        (StatusCode::OK, "ok")
+        (StatusCode::OK, HEALTH_OK)
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     };
-    let body = HealthBody {
-        status,
-        version: env!("CARGO_PKG_VERSION"),
-        instance: &app.health.instance,
+    let body = Health {
+        status: status.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        instance: app.health.instance.clone(),
     };
     (code, Json(body)).into_response()
 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use super::compose::{new_message_id, test_message};
 use super::transport::{MailError, Mailer};
+use crate::error::ErrorKind;
 use crate::herald::Herald;
+use crate::hint::Hint;
 use crate::outbox::Delivery;
 use crate::validate::Email;
 
@@ -27,8 +29,28 @@ pub enum TestMailError {
     Core(#[from] crate::Error),
     #[error(transparent)]
     Mail(#[from] MailError),
-    #[error("the SMTP server did not take the test message: {0}")]
-    Refused(String),
+    #[error("the SMTP server did not take the test message: {reason}")]
+    Refused { reason: String, hint: Option<Hint> },
+}
+
+impl TestMailError {
+    /// How a face should treat it, as for the errors it wraps; a refusal is the server's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            TestMailError::Core(e) => e.kind(),
+            TestMailError::Mail(e) => e.kind(),
+            TestMailError::Refused { .. } => ErrorKind::Environment,
+        }
+    }
+
+    /// The way forward, for each face to word.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            TestMailError::Core(e) => e.hint(),
+            TestMailError::Mail(e) => e.hint(),
+            TestMailError::Refused { hint, .. } => *hint,
+        }
+    }
 }
 
 impl Herald {
@@ -50,9 +72,8 @@ impl Herald {
                 message_id,
                 reply,
             }),
-            Delivery::Retry { reason } | Delivery::Failed { reason } => {
-                Err(TestMailError::Refused(reason))
-            }
+            Delivery::Retry { reason } => Err(TestMailError::Refused { reason, hint: None }),
+            Delivery::Failed { reason, hint } => Err(TestMailError::Refused { reason, hint }),
         }
     }
 }

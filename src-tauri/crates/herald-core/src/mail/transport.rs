@@ -30,6 +30,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::error::ErrorKind;
+use crate::hint::Hint;
 use crate::outbox::Delivery;
 use crate::settings::{Smtp, TlsMode};
 
@@ -44,9 +46,7 @@ const MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error(
-        "SMTP is not set up yet: run `herald smtp set --host HOST [--user USER --password-stdin]`"
-    )]
+    #[error("SMTP is not set up yet")]
     NotConfigured,
     #[error("the SMTP settings cannot be used: {0}")]
     Settings(String),
@@ -56,6 +56,25 @@ pub enum MailError {
     Address(String),
     #[error("the invitation mail could not be assembled: {0}")]
     Build(String),
+}
+
+impl MailError {
+    /// How a face should treat it: no settings is the owner's to fix; the rest is Herald's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            MailError::NotConfigured => ErrorKind::Request,
+            _ => ErrorKind::Environment,
+        }
+    }
+
+    /// The way forward, for each face to word.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            MailError::NotConfigured => Some(Hint::SetSmtp),
+            MailError::Settings(_) => Some(Hint::CheckSmtp),
+            _ => None,
+        }
+    }
 }
 
 /// A configured mail server and its idle sessions. Clones share the sessions; as many mails
@@ -183,6 +202,7 @@ impl Mailer {
             Err(e) => {
                 return Delivery::Failed {
                     reason: one_line(&format!("the mail has no recipient: {e}")),
+                    hint: None,
                 }
             }
         };
@@ -193,7 +213,7 @@ impl Mailer {
         };
         if let Some(reason) = unsupported(&session, &envelope, &body) {
             self.checkin(session);
-            return Delivery::Failed { reason };
+            return Delivery::Failed { reason, hint: None };
         }
         let sent = transaction(&mut session, &envelope, &message_id, &body);
         match tokio::time::timeout(TIMEOUT, sent).await {
@@ -429,11 +449,11 @@ fn tls_problem(e: io::Error) -> Problem {
 
 impl Problem {
     fn delivery(self) -> Delivery {
-        const HINT: &str = "(check `herald smtp set`: --tls, the port, --ca-file)";
         match self {
             // 5xx (including 535, a wrong password): the server will not change its mind.
             Problem::Smtp(e) if e.is_permanent() => Delivery::Failed {
                 reason: one_line(&e.to_string()),
+                hint: None,
             },
             // No STARTTLS on offer, or a certificate that does not verify: the settings or the
             // server must change first, and retrying would only hide that. lettre reports a
@@ -443,11 +463,13 @@ impl Problem {
                 if e.is_client() || e.is_tls() || e.to_string().contains("certificate") =>
             {
                 Delivery::Failed {
-                    reason: one_line(&format!("{e} {HINT}")),
+                    reason: one_line(&e.to_string()),
+                    hint: Some(Hint::CheckSmtp),
                 }
             }
             Problem::Tls(e) => Delivery::Failed {
-                reason: one_line(&format!("TLS failed: {e} {HINT}")),
+                reason: one_line(&format!("TLS failed: {e}")),
+                hint: Some(Hint::CheckSmtp),
             },
             // 4xx, refused or dropped connections. A connection lost after the data was sent
             // may still have delivered: a retry can then mean one duplicate.

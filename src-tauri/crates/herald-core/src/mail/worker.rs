@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 
 use super::{compose, new_message_id, MailError, Mailer};
 use crate::herald::Herald;
+use crate::hint::Hint;
 use crate::outbox::{Claim, Delivery, OutboxLease};
 use crate::settings::{General, Smtp};
 use crate::state::Status;
@@ -63,10 +64,53 @@ pub enum OutboxEvent {
         id: i64,
         email: String,
         reason: String,
+        /// When the settings, not this mail, are at fault.
+        hint: Option<Hint>,
         progress: Progress,
     },
-    /// Something stops all mailing until it is fixed; the message says what to do.
-    Stalled { message: String },
+    /// Something stops all mailing until it is fixed: what, and the way forward.
+    Stalled { message: String, hint: Option<Hint> },
+}
+
+/// Why the worker cannot mail for now: said once, then tried again after a pause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stall {
+    message: String,
+    hint: Option<Hint>,
+}
+
+impl Stall {
+    fn internal(e: impl std::fmt::Display) -> Stall {
+        Stall {
+            message: format!("internal error in the outbox: {e}"),
+            hint: None,
+        }
+    }
+
+    fn event(&self) -> OutboxEvent {
+        OutboxEvent::Stalled {
+            message: self.message.clone(),
+            hint: self.hint,
+        }
+    }
+}
+
+impl From<crate::Error> for Stall {
+    fn from(e: crate::Error) -> Stall {
+        Stall {
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
+}
+
+impl From<MailError> for Stall {
+    fn from(e: MailError) -> Stall {
+        Stall {
+            message: e.to_string(),
+            hint: e.hint(),
+        }
+    }
 }
 
 /// Runs until `shutdown` turns true. `wake` cuts a nap short.
@@ -76,14 +120,12 @@ pub async fn run_outbox(
     mut shutdown: watch::Receiver<bool>,
     events: impl Fn(OutboxEvent) + Send + Sync,
 ) {
-    let mut last_stall: Option<String> = None;
-    let stall = |message: String, last: &mut Option<String>| {
+    let mut last_stall: Option<Stall> = None;
+    let stall = |problem: Stall, last: &mut Option<Stall>| {
         // Say it once, not every half minute.
-        if last.as_ref() != Some(&message) {
-            events(OutboxEvent::Stalled {
-                message: message.clone(),
-            });
-            *last = Some(message);
+        if last.as_ref() != Some(&problem) {
+            events(problem.event());
+            *last = Some(problem);
         }
     };
     // Held until the worker stops; the OS lets go of it if the process dies.
@@ -95,7 +137,7 @@ pub async fn run_outbox(
     match blocking(move || h.reclaim_interrupted(&l)).await {
         Ok(ids) if !ids.is_empty() => events(OutboxEvent::Reclaimed { ids }),
         Ok(_) => {}
-        Err(message) => stall(message, &mut last_stall),
+        Err(problem) => stall(problem, &mut last_stall),
     }
     // Without a watch the worker still looks at its usual times.
     let h = herald.clone();
@@ -107,8 +149,8 @@ pub async fn run_outbox(
                 last_stall = None;
                 pause
             }
-            Err(message) => {
-                stall(message, &mut last_stall);
+            Err(problem) => {
+                stall(problem, &mut last_stall);
                 PROBLEM_PAUSE
             }
         };
@@ -148,7 +190,7 @@ async fn take_lease(
     shutdown: &mut watch::Receiver<bool>,
     events: &(impl Fn(OutboxEvent) + Send + Sync),
 ) -> Option<OutboxLease> {
-    let mut said = None::<String>;
+    let mut said = None::<Stall>;
     loop {
         let h = herald.clone();
         match blocking(move || h.try_outbox_lease()).await {
@@ -160,14 +202,15 @@ async fn take_lease(
             }
             Ok(None) if said.is_none() => {
                 events(OutboxEvent::Standby);
-                said = Some(String::new());
+                said = Some(Stall {
+                    message: String::new(),
+                    hint: None,
+                });
             }
             Ok(None) => {}
-            Err(message) if said.as_ref() != Some(&message) => {
-                events(OutboxEvent::Stalled {
-                    message: message.clone(),
-                });
-                said = Some(message);
+            Err(problem) if said.as_ref() != Some(&problem) => {
+                events(problem.event());
+                said = Some(problem);
             }
             Err(_) => {}
         }
@@ -187,16 +230,16 @@ async fn drain(
     herald: &Arc<Herald>,
     mailer: &mut Option<Mailer>,
     events: &(impl Fn(OutboxEvent) + Send + Sync),
-) -> Result<Duration, String> {
+) -> Result<Duration, Stall> {
     let h = herald.clone();
     let Some(settings) = blocking(move || h.smtp()).await? else {
-        return Err(MailError::NotConfigured.to_string());
+        return Err(MailError::NotConfigured.into());
     };
     let h = herald.clone();
     let general = Arc::new(blocking(move || h.general()).await?);
     ensure_mailer(herald, mailer, &settings, &general.from).await?;
     let Some(mailer) = mailer.clone() else {
-        return Err(MailError::NotConfigured.to_string());
+        return Err(MailError::NotConfigured.into());
     };
     let h = herald.clone();
     let mut progress = Progress {
@@ -226,7 +269,7 @@ async fn drain(
                     }
                 }
                 // Mail already on its way is still recorded before the problem is reported.
-                Err(message) => problem = Some(message),
+                Err(p) => problem = Some(p),
             }
         }
         let Some(first) = sending.join_next().await else {
@@ -240,7 +283,7 @@ async fn drain(
         let done = done
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("internal error in the outbox: {e}"))?;
+            .map_err(Stall::internal)?;
         let h = herald.clone();
         let (done, statuses) = match blocking(move || {
             let r = h.record_deliveries(&done);
@@ -251,7 +294,7 @@ async fn drain(
             (done, Ok(statuses)) => (done, statuses),
             (_, Err(e)) => {
                 // They stay in `sending` and are mailed again after a restart.
-                problem.get_or_insert(e.to_string());
+                problem.get_or_insert(e.into());
                 continue;
             }
         };
@@ -274,6 +317,7 @@ async fn drain(
                         "gave up after {} attempts: {reason}",
                         claim.invitation.attempts
                     ),
+                    hint: None,
                     progress,
                 },
                 Delivery::Retry { reason } => OutboxEvent::Retrying {
@@ -282,17 +326,18 @@ async fn drain(
                     reason,
                     progress,
                 },
-                Delivery::Failed { reason } => OutboxEvent::Failed {
+                Delivery::Failed { reason, hint } => OutboxEvent::Failed {
                     id,
                     email,
                     reason,
+                    hint,
                     progress,
                 },
             });
         }
     }
-    if let Some(message) = problem {
-        return Err(message);
+    if let Some(problem) = problem {
+        return Err(problem);
     }
     let h = herald.clone();
     let due = blocking(move || h.next_due_in()).await?;
@@ -307,6 +352,7 @@ async fn send(mailer: Mailer, general: Arc<General>, claim: Claim) -> (Claim, De
         Ok(message) => mailer.send(&message).await,
         Err(e) => Delivery::Failed {
             reason: e.to_string(),
+            hint: None,
         },
     };
     (claim, outcome)
@@ -319,7 +365,7 @@ async fn ensure_mailer(
     mailer: &mut Option<Mailer>,
     settings: &Smtp,
     sender: &str,
-) -> Result<(), String> {
+) -> Result<(), Stall> {
     if mailer
         .as_ref()
         .is_some_and(|m| m.settings() == settings && m.sender() == sender)
@@ -332,16 +378,16 @@ async fn ensure_mailer(
     if let Some(old) = mailer.take() {
         old.close_idle().await;
     }
-    *mailer = Some(Mailer::new(settings, sender, password).map_err(|e| e.to_string())?);
+    *mailer = Some(Mailer::new(settings, sender, password)?);
     Ok(())
 }
 
 /// Core calls touch SQLite and the keyring: off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::Result<T> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, Stall> {
     match tokio::task::spawn_blocking(f).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(e) => Err(format!("internal error in the outbox: {e}")),
+        Ok(r) => r.map_err(Stall::from),
+        Err(e) => Err(Stall::internal(e)),
     }
 }
