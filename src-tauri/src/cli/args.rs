@@ -42,10 +42,22 @@ pub enum Command {
     Limits(LimitsArgs),
     /// Run the confirmation site and mail queued invitations (headless, for an always-on host)
     Serve(ServeArgs),
+    /// Print what happens as it happens: mails sent, links opened, answers (Ctrl-C stops)
+    Watch(WatchArgs),
     /// Write a consistent copy of the database to FILE (never over an existing file)
     Backup(BackupArgs),
     /// Put a backup in place of the database (quit the window and `herald serve` first)
     Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Print one JSON object per event
+    #[arg(long)]
+    pub json: bool,
+    /// Start after this event id (as --json prints it) instead of with what comes next
+    #[arg(long, value_name = "ID")]
+    pub after: Option<i64>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod args;
 mod hints;
 mod output;
 mod recipients;
+mod watch;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
@@ -18,6 +19,8 @@ use args::{
     ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
+use herald_api::types::{InvitationId, KeyVersion, RenewInput, TestMailTo};
+use herald_api::{Client, Local};
 use herald_core::{
     ErrorKind, Herald, Hint, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
@@ -50,6 +53,8 @@ pub enum CliError {
     Runtime(io::Error),
     #[error("could not write the output: {0}")]
     Output(#[from] io::Error),
+    #[error(transparent)]
+    Api(#[from] herald_api::ApiError),
 }
 
 impl CliError {
@@ -58,6 +63,7 @@ impl CliError {
             CliError::Core(e) => e.kind(),
             CliError::Mail(e) => e.kind(),
             CliError::SmtpTest(e) => e.kind(),
+            CliError::Api(e) => e.kind,
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
             CliError::File(_) => ErrorKind::Request,
             _ => ErrorKind::Environment,
@@ -75,6 +81,7 @@ impl CliError {
             CliError::Serve(e) => e.hint(),
             CliError::Mail(e) => e.hint(),
             CliError::SmtpTest(e) => e.hint(),
+            CliError::Api(e) => e.hint,
             _ => None,
         }
     }
@@ -130,7 +137,7 @@ fn command_path() -> String {
     const COMMANDS: &[&str] = &[
         "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
         "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve", "backup",
-        "restore",
+        "restore", "watch",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -161,10 +168,28 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Init(a) => init(&mut out, opts, a),
         Command::Smtp(SmtpCommand::Set(a)) => smtp_set(&mut out, &Herald::open(opts)?, a),
-        Command::Smtp(SmtpCommand::Test { to }) => smtp_test(&mut out, &Herald::open(opts)?, &to),
-        Command::Invite(c) => invite(&mut out, &Herald::open(opts)?, c),
-        Command::Key(c) => key(&mut out, &Herald::open(opts)?, c),
-        Command::Limits(a) => limits(&mut out, &Herald::open(opts)?, a),
+        Command::Smtp(SmtpCommand::Test { to }) => {
+            with_client(opts, |c| async move { smtp_test(&mut out, &c, to).await })
+        }
+        Command::Invite(c) => {
+            with_client(
+                opts,
+                |client| async move { invite(&mut out, &client, c).await },
+            )
+        }
+        Command::Key(c) => with_client(
+            opts,
+            |client| async move { key(&mut out, &client, c).await },
+        ),
+        Command::Limits(a) => {
+            with_client(
+                opts,
+                |client| async move { limits(&mut out, &client, a).await },
+            )
+        }
+        Command::Watch(a) => with_client(opts, |client| async move {
+            watch::watch(&mut out, &client, a).await
+        }),
         Command::Serve(a) => {
             drop(out);
             serve(Herald::open(opts)?, a)
@@ -293,8 +318,20 @@ fn smtp_set(out: &mut impl Write, h: &Herald, a: SmtpSetArgs) -> Result<(), CliE
     Ok(())
 }
 
-fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError> {
-    let sent = runtime()?.block_on(h.send_test_mail(to))?;
+/// Runs an owner command through the owner operations, on a runtime of its own: in-process
+/// over the data folder.
+fn with_client<F>(opts: OpenOptions, f: impl FnOnce(Arc<Client>) -> F) -> Result<(), CliError>
+where
+    F: std::future::Future<Output = Result<(), CliError>>,
+{
+    let rt = runtime()?;
+    let herald = Arc::new(Herald::open(opts)?);
+    let client = Arc::new(Client::Local(Local::new(herald)));
+    rt.block_on(f(client))
+}
+
+async fn smtp_test(out: &mut impl Write, c: &Client, to: String) -> Result<(), CliError> {
+    let sent = c.send_test_mail(TestMailTo { to }).await?;
     writeln!(
         out,
         "{} accepted the test message for {} ({}): {}",
@@ -303,12 +340,12 @@ fn smtp_test(out: &mut impl Write, h: &Herald, to: &str) -> Result<(), CliError>
     Ok(())
 }
 
-fn limits(out: &mut impl Write, h: &Herald, a: LimitsArgs) -> Result<(), CliError> {
-    let mut limits = h.limits()?;
+async fn limits(out: &mut impl Write, c: &Client, a: LimitsArgs) -> Result<(), CliError> {
+    let mut limits = c.limits(()).await?;
     if a.per_day.is_some() || a.per_month.is_some() {
         limits.per_day = a.per_day.unwrap_or(limits.per_day);
         limits.per_month = a.per_month.unwrap_or(limits.per_month);
-        limits = h.set_limits(limits)?;
+        limits = c.set_limits(limits).await?;
     }
     writeln!(
         out,
@@ -335,11 +372,11 @@ fn read_password_line(mut input: impl BufRead) -> io::Result<SecretString> {
     Ok(SecretString::from(trimmed))
 }
 
-fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliError> {
+async fn invite(out: &mut impl Write, h: &Client, c: InviteCommand) -> Result<(), CliError> {
     match c {
-        InviteCommand::Create(a) => create(out, h, a),
+        InviteCommand::Create(a) => create(out, h, a).await,
         InviteCommand::List(a) => {
-            let list = h.invitations(&ListFilter { status: a.status })?;
+            let list = h.invitations(ListFilter { status: a.status }).await?;
             if a.json {
                 output::invitations_json(out, &list)?;
             } else if list.is_empty() {
@@ -356,16 +393,16 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
             Ok(())
         }
         InviteCommand::Show(a) => {
-            let inv = h.invitation(a.id)?;
+            let d = h.invitation_detail(InvitationId { id: a.id }).await?;
             if a.json {
-                output::invitations_json(out, std::slice::from_ref(&inv))?;
+                output::invitations_json(out, std::slice::from_ref(&d.invitation))?;
             } else {
-                output::invitation_detail(out, &inv, &h.history(a.id)?)?;
+                output::invitation_detail(out, &d.invitation, &d.history)?;
             }
             Ok(())
         }
         InviteCommand::Resend(a) => {
-            let inv = h.resend(a.id)?;
+            let inv = h.resend(InvitationId { id: a.id }).await?;
             let text = format!(
                 "Invitation #{} to {} is queued to be mailed again.",
                 inv.id, inv.email
@@ -373,7 +410,12 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
             changed(out, &inv, a.json, &text)
         }
         InviteCommand::Renew(a) => {
-            let inv = h.renew(a.id, a.expires.as_deref())?.invitation;
+            let inv = h
+                .renew(RenewInput {
+                    id: a.id,
+                    expires: a.expires,
+                })
+                .await?;
             let text = format!(
                 "Invitation #{} to {} has a new link, valid until {}; the old link no longer works. It is queued to be mailed.",
                 inv.id,
@@ -383,7 +425,7 @@ fn invite(out: &mut impl Write, h: &Herald, c: InviteCommand) -> Result<(), CliE
             changed(out, &inv, a.json, &text)
         }
         InviteCommand::Revoke(a) => {
-            let inv = h.revoke(a.id)?;
+            let inv = h.revoke(InvitationId { id: a.id }).await?;
             let text = format!(
                 "Invitation #{} to {} is revoked; its link no longer works.",
                 inv.id, inv.email
@@ -403,18 +445,20 @@ fn changed(out: &mut impl Write, inv: &Invitation, json: bool, text: &str) -> Re
     Ok(())
 }
 
-fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliError> {
+async fn create(out: &mut impl Write, h: &Client, a: CreateArgs) -> Result<(), CliError> {
     let mut all = a.emails;
     if let Some(path) = &a.from_file {
         all.extend(recipients::read(path)?);
     }
-    let list = h.create_invitations(&NewInvitations {
-        recipients: all,
-        name: a.name,
-        role: a.role,
-        note: a.note,
-        expires: a.expires,
-    })?;
+    let list = h
+        .create_invitations(NewInvitations {
+            recipients: all,
+            name: a.name,
+            role: a.role,
+            note: a.note,
+            expires: a.expires,
+        })
+        .await?;
     if a.json {
         output::invitations_json(out, &list)?;
     } else {
@@ -429,10 +473,10 @@ fn create(out: &mut impl Write, h: &Herald, a: CreateArgs) -> Result<(), CliErro
     Ok(())
 }
 
-fn key(out: &mut impl Write, h: &Herald, c: KeyCommand) -> Result<(), CliError> {
+async fn key(out: &mut impl Write, h: &Client, c: KeyCommand) -> Result<(), CliError> {
     match c {
         KeyCommand::Status { json } => {
-            let s = h.key_status()?;
+            let s = h.key_status(()).await?;
             if json {
                 output::key_status_json(out, &s)?;
             } else {
@@ -440,11 +484,16 @@ fn key(out: &mut impl Write, h: &Herald, c: KeyCommand) -> Result<(), CliError> 
             }
         }
         KeyCommand::Rotate => {
-            let v = h.rotate_key()?;
+            let status = h.rotate_key(()).await?;
+            let v = status
+                .versions
+                .iter()
+                .find(|k| k.current)
+                .map_or(0, |k| k.version);
             writeln!(out, "Key v{v} is now the current signing key; links signed by older keys keep working until they expire or their key is retired.")?;
         }
         KeyCommand::Retire { version } => {
-            let r = h.retire_key(version)?;
+            let r = h.retire_key(KeyVersion { version }).await?;
             let n = r.ended.len();
             writeln!(
                 out,
@@ -460,7 +509,7 @@ fn key(out: &mut impl Write, h: &Herald, c: KeyCommand) -> Result<(), CliError> 
             }
         }
         KeyCommand::Reissue => {
-            let r = h.reissue()?;
+            let r = h.reissue_links(()).await?;
             if r.rotated {
                 writeln!(
                     out,

@@ -12,7 +12,8 @@ use crate::validate::ValidationError;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How a face should treat an error: the CLI maps these to exit codes, the window to styles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ErrorKind {
     /// The request itself cannot be carried out as given (bad input, unknown id, wrong state).
     /// Nothing was changed.

@@ -7,7 +7,8 @@
 //! confirmation site shows owners' hints to nobody: invitees never see them.
 
 /// The way forward from an error. Each face words it in its own terms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Hint {
     /// Herald is not set up: give the team, the owner, the sender address and the public URL.
     RunInit,

@@ -2,6 +2,7 @@
 //! [`store::invitations::transition`]; every operation validates all of its input before it
 //! writes.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use crate::clock::Timestamp;
@@ -19,7 +20,8 @@ pub const MAX_BATCH: usize = 500;
 pub const DEFAULT_ROLE: &str = "member";
 
 /// What `invite create` asks for. Raw user input.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewInvitations {
     /// Addresses, each `ada@example.com` or `Ada Lovelace <ada@example.com>`.
     pub recipients: Vec<String>,

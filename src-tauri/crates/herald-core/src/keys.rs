@@ -6,7 +6,7 @@
 //! - `retire N` ends every link signed by N and deletes N from the keyring.
 //! - `reissue` renews the pending invitations whose key is gone, under the current key.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
@@ -18,7 +18,7 @@ use crate::store::{audit, invitations, keys, links, Tx};
 use crate::token::{self, HmacKey};
 
 /// Whether the keyring holds a key version as the store remembers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum KeyPresence {
@@ -30,7 +30,7 @@ pub enum KeyPresence {
     Retired,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyVersionInfo {
     pub version: u32,
@@ -44,7 +44,7 @@ pub struct KeyVersionInfo {
     pub presence: KeyPresence,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KeyStatus {
     pub keyring_service: String,
@@ -54,14 +54,16 @@ pub struct KeyStatus {
     pub needing_reissue: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetireReport {
     pub version: u32,
     /// Invitations whose link this ended.
     pub ended: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReissueReport {
     /// The key version the renewed links are signed with.
     pub current_version: u32,

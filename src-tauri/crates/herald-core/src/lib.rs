@@ -7,6 +7,7 @@
 mod backup;
 pub mod clock;
 pub mod error;
+pub mod events;
 mod herald;
 pub mod hint;
 mod invitations;
@@ -30,6 +31,7 @@ pub mod validate;
 pub use backup::{Restored, REPLACED_SUFFIX};
 pub use clock::{rfc3339, Clock, Timestamp};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{Event, EVENTS_PER_READ};
 pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams, SmtpSaved};
 pub use hint::Hint;
 pub use invitations::{NewInvitations, RenewOutcome, DEFAULT_ROLE, MAX_BATCH};

@@ -52,7 +52,7 @@ pub struct ListQuery {
 }
 
 /// How many invitations have each status (within a search, when there is one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusCounts {
     pub all: u32,
@@ -83,7 +83,7 @@ impl StatusCounts {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListPage {
     /// How many invitations match the query (all pages).
@@ -95,7 +95,7 @@ pub struct ListPage {
 }
 
 /// Answers on one day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayTally {
     /// `2026-11-22`, in the owner's time zone.
@@ -106,7 +106,7 @@ pub struct DayTally {
 }
 
 /// The funnel and the last [`OVERVIEW_DAYS`] days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Overview {
     /// Every invitation ever made.
@@ -121,7 +121,7 @@ pub struct Overview {
 }
 
 /// An address that asked never to be invited again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OptOutEntry {
     pub email: String,

@@ -1,11 +1,11 @@
 //! What an invitation is, as every face sees it. Nothing here can carry a token or a code.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 pub use crate::state::{OwnerAction, Status};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Invitation {
     pub id: i64,
@@ -31,7 +31,17 @@ pub struct Invitation {
 }
 
 /// Who caused a change, for the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 #[strum(serialize_all = "lowercase")]
@@ -56,6 +66,7 @@ impl Actor {
     PartialEq,
     Eq,
     Serialize,
+    Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
     strum::VariantArray,
@@ -125,7 +136,7 @@ impl std::fmt::Display for AuditAction {
 }
 
 /// One line of an invitation's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuditEntry {
     pub at: Timestamp,
@@ -137,7 +148,8 @@ pub struct AuditEntry {
 }
 
 /// Filter for listing invitations.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ListFilter {
     pub status: Option<Status>,
 }

@@ -15,7 +15,7 @@ use crate::store::invitations;
 use crate::validate::{self, MAX_NAME_LEN, MAX_NOTE_LEN, MAX_ROLE_LEN};
 
 /// What would become of one line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Verdict {
@@ -35,7 +35,7 @@ pub enum Verdict {
     OverBatch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecipientCheck {
     /// The line of the pasted text or file (1-based).
@@ -47,7 +47,7 @@ pub struct RecipientCheck {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RecipientsPreview {
     pub entries: Vec<RecipientCheck>,
@@ -71,7 +71,7 @@ pub struct MailDraft {
 
 /// The mail as the invitee will read it, with placeholders for the link, code and
 /// unsubscribe address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MailPreview {
     /// `Ada Lovelace <invites@example.com>`

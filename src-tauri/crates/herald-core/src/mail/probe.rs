@@ -1,7 +1,7 @@
 //! The test mail of the setup: proves that the SMTP settings and the password in the keyring
 //! work, and shows the server's own answer, without inventing an invitation (no link, no code).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::compose::{new_message_id, test_message};
 use super::transport::{MailError, Mailer};
@@ -12,7 +12,7 @@ use crate::outbox::Delivery;
 use crate::validate::Email;
 
 /// What the server said to the test mail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TestMail {
     /// `host:port`

@@ -95,3 +95,40 @@ pub fn mails_sent_since(
     )
     .or_db(tx)
 }
+
+/// Every line after `after` (an audit id), oldest first, at most `limit`, with the address of
+/// the invitation each is about: what a watching owner has not seen yet.
+pub fn since(tx: &Tx<'_>, after: i64, limit: u32) -> Result<Vec<crate::events::Event>> {
+    rows(
+        tx,
+        "SELECT a.id, a.invitation_id, i.email, a.at, a.actor, a.action, a.from_status,
+                a.to_status, a.detail
+         FROM audit a LEFT JOIN invitations i ON i.id = a.invitation_id
+         WHERE a.id > ?1 ORDER BY a.id LIMIT ?2",
+        params![after, limit],
+        |r| {
+            Ok(crate::events::Event {
+                id: r.get(0)?,
+                invitation_id: r.get(1)?,
+                email: r.get(2)?,
+                entry: AuditEntry {
+                    at: r.get(3)?,
+                    actor: r.get(4)?,
+                    action: r.get(5)?,
+                    from_status: r.get(6)?,
+                    to_status: r.get(7)?,
+                    detail: r.get(8)?,
+                },
+            })
+        },
+    )
+    .or_db(tx)
+}
+
+/// The id of the newest line, 0 when there is none.
+pub fn last_id(tx: &Tx<'_>) -> Result<i64> {
+    row(tx, "SELECT coalesce(max(id), 0) FROM audit", [], |r| {
+        r.get(0)
+    })
+    .or_db(tx)
+}
