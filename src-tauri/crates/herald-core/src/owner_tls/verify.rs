@@ -39,6 +39,25 @@ pub struct PinMismatch {
     pub found: [u8; 32],
 }
 
+impl PinMismatch {
+    /// The mismatch somewhere among `error`'s causes (a reqwest or hyper error, an
+    /// `io::Error` around the rustls one), if that is why a connection failed: how a client
+    /// tells "this is not the server you paired with" from any other failure.
+    pub fn find_in<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a PinMismatch> {
+        if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(other))) =
+            error.downcast_ref::<rustls::Error>()
+        {
+            return other.0.downcast_ref::<PinMismatch>();
+        }
+        // `io::Error` leaves the error it wraps out of `source()`; look inside it.
+        let wrapped = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| PinMismatch::find_in(inner));
+        wrapped.or_else(|| error.source().and_then(PinMismatch::find_in))
+    }
+}
+
 /// The SPKI SHA-256 of a certificate's key.
 pub fn leaf_spki_sha256(cert: &CertificateDer<'_>) -> Result<[u8; 32], rustls::Error> {
     let parsed = rustls::server::ParsedCertificate::try_from(cert)?;
