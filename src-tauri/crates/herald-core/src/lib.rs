@@ -17,6 +17,7 @@ mod listing;
 pub mod mail;
 pub mod model;
 mod outbox;
+pub mod owner_tls;
 mod policy;
 mod preview;
 pub mod recipients;

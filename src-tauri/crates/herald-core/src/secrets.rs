@@ -1,9 +1,11 @@
 //! The OS keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows.
-//! It holds the HMAC key versions and the SMTP password, nothing else, and there is no
-//! plaintext fallback: without a keyring Herald refuses to mint links and says how to fix it.
+//! It holds the HMAC key versions, the SMTP password and the owner API's TLS key, nothing else,
+//! and there is no plaintext fallback: without a keyring Herald refuses to mint links and says
+//! how to fix it.
 //!
-//! Entries are named `<install id>/hmac-key/v<N>` and `<install id>/smtp-password` under one
-//! service name, so that two data folders never share or overwrite each other's keys.
+//! Entries are named `<install id>/hmac-key/v<N>`, `<install id>/smtp-password` and
+//! `<install id>/owner-api-tls-key` under one service name, so that two data folders never share
+//! or overwrite each other's keys.
 //!
 //! [`Keyring`] names the entries and reads the keys; where the entries live is a
 //! [`SecretStore`]: the OS keyring ([`OsKeyring`], what [`crate::OpenOptions::new`] always
@@ -181,6 +183,10 @@ impl Keyring {
         format!("{}/smtp-password", self.install_id)
     }
 
+    fn account_for_owner_api_tls(&self) -> String {
+        format!("{}/owner-api-tls-key", self.install_id)
+    }
+
     fn read(&self, account: &str) -> Result<Option<SecretString>, KeyringError> {
         self.store.get(&self.service, account)
     }
@@ -221,6 +227,21 @@ impl Keyring {
 
     pub fn delete_smtp_password(&self) -> Result<(), KeyringError> {
         self.delete(&self.account_for_smtp())
+    }
+
+    /// The owner API's TLS private key (PKCS#8 PEM), which owners' computers pin by its public
+    /// key; see [`crate::owner_tls::ServerIdentity`], the only reader.
+    pub fn owner_api_tls_key(&self) -> Result<Option<SecretString>, KeyringError> {
+        self.read(&self.account_for_owner_api_tls())
+    }
+
+    pub fn set_owner_api_tls_key(&self, pkcs8_pem: &SecretString) -> Result<(), KeyringError> {
+        self.write(&self.account_for_owner_api_tls(), pkcs8_pem.expose_secret())
+    }
+
+    /// Forgets the owner API's key: the next start makes a new one, and every owner pairs again.
+    pub fn delete_owner_api_tls_key(&self) -> Result<(), KeyringError> {
+        self.delete(&self.account_for_owner_api_tls())
     }
 }
 

@@ -1,10 +1,12 @@
 //! What every response carries and every request must pass: security headers, the client's
 //! address (from `X-Forwarded-For` only when the peer is a trusted proxy), per-client rate
-//! limits, and the same-origin rule for POSTs.
+//! limits, and the same-origin rule for POSTs. The owner API passes the same rate limit (with
+//! buckets of its own) and gets headers fit for JSON; see `owner.rs`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -16,8 +18,8 @@ use crate::pages::{style_hash, Page};
 
 /// Requests a client may make: a burst of 60, then one a second. Generous for a person, a
 /// wall for a scanner or a flood.
-const PAGE_BURST: u32 = 60;
-const PAGE_PER_MINUTE: u32 = 60;
+pub(crate) const PAGE_BURST: u32 = 60;
+pub(crate) const PAGE_PER_MINUTE: u32 = 60;
 /// Typed codes a client may try: a burst of 10, then one every 30 seconds (the per-invitation
 /// lockout at five wrong codes stands on its own).
 const CODE_BURST: u32 = 10;
@@ -31,6 +33,11 @@ pub struct SiteConfig {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+pub(crate) fn quota(burst: u32, per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
 pub struct Limits {
     pages: DefaultKeyedRateLimiter<IpAddr>,
     codes: DefaultKeyedRateLimiter<IpAddr>,
@@ -42,10 +49,6 @@ pub struct Limits {
 
 impl Limits {
     pub fn new() -> Limits {
-        let quota = |burst: u32, per_minute: u32| {
-            Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN))
-                .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
-        };
         Limits {
             pages: RateLimiter::keyed(quota(PAGE_BURST, PAGE_PER_MINUTE)),
             codes: RateLimiter::keyed(quota(CODE_BURST, CODE_PER_MINUTE)),
@@ -67,6 +70,29 @@ impl Default for Limits {
     fn default() -> Self {
         Limits::new()
     }
+}
+
+/// Every minute, forgets the clients of `limits` that have gone quiet; stops when the router
+/// holding `limits` is dropped.
+pub fn forget_quiet_clients<T: Send + Sync + 'static>(limits: &Arc<T>, forget: fn(&T)) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(limits);
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            match weak.upgrade() {
+                Some(limits) => forget(&limits),
+                None => break,
+            }
+        }
+    });
+}
+
+/// Whether the client counted under `ip` has used up its budget in `limiter`.
+pub fn over_limit(limiter: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> bool {
+    limiter.check_key(&ip).is_err()
 }
 
 /// The key a client is counted under. An IPv4 client is its address. An IPv6 client is its
@@ -127,7 +153,7 @@ pub async fn guard(
     } else {
         &guard.limits.pages
     };
-    if limiter.check_key(&ip).is_err() {
+    if over_limit(limiter, ip) {
         let mut r = Page::refused_request(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
@@ -156,7 +182,7 @@ pub async fn guard(
 /// cannot reuse a connection with an unread body on it and closes it after the answer; without
 /// `Connection: close` the client would not know, and would send its next request into a
 /// connection that is already gone. A flooding client also pays for a new connection each time.
-fn closing(mut response: Response) -> Response {
+pub fn closing(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));

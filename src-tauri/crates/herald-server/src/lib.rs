@@ -6,8 +6,14 @@
 //! keyring), so they run on tokio's blocking pool and never stall the event loop. GET and
 //! HEAD never change an invitation: mail scanners and link previews open links.
 //! Nothing here logs a request's path, so no token or code reaches a log.
+//!
+//! `herald serve` also offers the owner API on a listener of its own ([`run_owner_api`], in
+//! `owner.rs`): this crate gives it its transport (TLS, the limits), not its operations. Both
+//! listeners share one hardened connection loop (`conn.rs`).
 
+mod conn;
 mod hardening;
+mod owner;
 mod pages;
 
 use std::future::Future;
@@ -17,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Form, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,30 +32,25 @@ use axum::{middleware, Json, Router};
 use herald_core::{
     Answer, Answered, Asked, CodeCheck, General, Herald, LinkCheck, SiteEvent, Visit,
 };
-use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutLayer;
 
+pub use conn::{HEADER_READ_TIMEOUT, MAX_HEADER_BYTES};
 pub use hardening::{client_ip, rate_key, SiteConfig};
 use hardening::{Guard, Limits};
+pub use owner::{
+    owner_bind_allowed, owner_bind_apart, run_owner_api, OwnerBindError, DEFAULT_OWNER_BIND,
+    OWNER_MAX_BODY,
+};
 use pages::Page;
 
 /// The largest form body accepted; every real form is far smaller.
 const MAX_BODY: usize = 4 * 1024;
 /// The longest a request may take, slow clients included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Tokens are 71 characters; anything much longer is not one and is not looked at.
 const MAX_TOKEN: usize = 128;
-/// A client must have sent its whole request head this long after connecting, or after its
-/// previous request on a kept-alive connection; otherwise the connection is closed.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest request head (request line and headers) read: real browsers send 1–2 KiB,
-/// and every link is a short path. Larger heads get 431 instead of up to 400 KiB of buffer.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-/// How long a stopping site waits for requests in flight.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 
 /// Where the site's events go: the window's live status, or a terminal line.
 pub type Events = Arc<dyn Fn(SiteEvent) + Send + Sync>;
@@ -120,7 +121,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 
 pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router {
     let limits = Arc::new(Limits::new());
-    forget_quiet_clients(&limits);
+    hardening::forget_quiet_clients(&limits, Limits::forget_quiet);
     let guard = Guard {
         config: Arc::new(config),
         limits: limits.clone(),
@@ -152,23 +153,6 @@ pub fn router(herald: Arc<Herald>, config: SiteConfig, events: Events) -> Router
         .layer(middleware::from_fn(hardening::security_headers))
 }
 
-/// Every minute, forget clients that have gone quiet; stops when the router is dropped.
-fn forget_quiet_clients(limits: &Arc<Limits>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let weak = Arc::downgrade(limits);
-    runtime.spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            match weak.upgrade() {
-                Some(limits) => limits.forget_quiet(),
-                None => break,
-            }
-        }
-    });
-}
-
 /// Every few seconds, checks that the store answers; stops when the router is dropped.
 fn keep_health(health: &Arc<HealthState>, herald: &Arc<Herald>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -191,17 +175,10 @@ fn keep_health(health: &Arc<HealthState>, herald: &Arc<Herald>) {
     });
 }
 
-/// Serves until `shutdown` completes, then lets requests in flight finish (for at most
-/// [`SHUTDOWN_GRACE`]).
-///
-/// The connection loop is Herald's own rather than `axum::serve`, because that one gives hyper
-/// no timer: without it hyper enforces no header-read timeout, so a client that sends one header
-/// byte a second (or nothing at all after connecting) holds its connection, a task and a socket
-/// forever, and enough of them exhaust the process's file descriptors. Here every connection must
-/// send a complete request head within [`HEADER_READ_TIMEOUT`] (idle keep-alive connections
-/// included), and a head larger than [`MAX_HEADER_BYTES`] is refused with 431 instead of being
-/// buffered further; the request itself is then bounded by the router's [`REQUEST_TIMEOUT`] and
-/// [`MAX_BODY`].
+/// Serves the confirmation site until `shutdown` completes, then lets requests in flight finish
+/// (for at most a few seconds). The connection loop (header-read timeout, head size cap) is
+/// shared with the owner API (see `conn.rs`); the request itself is bounded by the router's
+/// [`REQUEST_TIMEOUT`] and [`MAX_BODY`].
 pub async fn run(
     listener: TcpListener,
     herald: Arc<Herald>,
@@ -210,58 +187,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let app = router(herald, config, events);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    accept_failed(&e).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let app = app.clone();
-        // The handlers learn the client's address as axum's own `serve` would tell them.
-        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_header_size(MAX_HEADER_BYTES)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that breaks off or sends garbage ends only its own connection; hyper
-            // has already answered what could be answered (400, 431), and there is nobody
-            // to tell the rest to.
-            let _ = connection.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
-    Ok(())
-}
-
-/// What to do when `accept` fails. A client that gave up between connecting and being
-/// accepted is no problem of ours; anything else (usually "too many open files" under a
-/// flood) goes to the owner's log and is waited out for a second, instead of spinning or
-/// stopping the site.
-async fn accept_failed(e: &io::Error) {
-    if matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-    ) {
-        return;
-    }
-    tracing::warn!("confirmation site: cannot accept a connection ({e}); trying again in a second");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    conn::serve(listener, None, app, shutdown, "confirmation site").await
 }
 
 /// Runs a core call on the blocking pool. `None` when Herald itself failed (the store or

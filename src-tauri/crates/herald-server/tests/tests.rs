@@ -7,5 +7,7 @@ mod common;
 
 // Hostile input against the real server: brute force, malformed HTTP, slow clients, Unicode.
 mod hostile;
+// The owner API's transport: TLS with Herald's own key, pinning, the site's limits.
+mod owner_api;
 // What the pages say and do.
 mod site;

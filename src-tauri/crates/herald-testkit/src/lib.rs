@@ -1,5 +1,5 @@
 //! What the integration tests of every Herald crate share: seeded randomness, real mounts,
-//! a database snapshot, smtp-sink. Each piece is here because at
+//! a database snapshot, smtp-sink, a TLS-intercepting proxy. Each piece is here because at
 //! least two crates' tests need it the same way; fixtures that need Herald's own types stay
 //! in each crate's `tests/common` (this crate must not depend on herald-core, see Cargo.toml).
 
@@ -7,11 +7,13 @@ mod mount;
 mod rng;
 mod smtp_sink;
 mod snapshot;
+mod tls_interceptor;
 
 pub use mount::Mount;
 pub use rng::{seed, Rng};
 pub use smtp_sink::start_smtp_sink;
 pub use snapshot::snapshot;
+pub use tls_interceptor::TlsInterceptor;
 
 use std::path::Path;
 
