@@ -279,7 +279,8 @@ mod b64 {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = <&str>::deserialize(d)?;
+        // Owned, not borrowed: a reader-based deserializer cannot lend a &str.
+        let text = String::deserialize(d)?;
         // Every field is at most a SPAKE2 message or a MAC: refuse anything much larger unread.
         if text.len() > 128 {
             return Err(serde::de::Error::custom("too long"));
