@@ -142,6 +142,10 @@ fn help_on_every_command() {
         &["key", "reissue"],
         &["limits"],
         &["serve"],
+        &["owner"],
+        &["owner", "add"],
+        &["owner", "list"],
+        &["owner", "remove"],
     ] {
         let mut args = path.to_vec();
         args.push("--help");
@@ -1159,4 +1163,79 @@ fn backup_and_restore() {
         json_lines(&fresh.ok(&["invite", "list", "--json"])).len(),
         2
     );
+}
+
+/// `herald owner add` prints a code and the command that uses it; the code pairs a computer
+/// (here the core's client and server sides, run against the same data folder), the list
+/// shows who paired and never the code, and removal cuts the owner off.
+#[test]
+fn owners_are_added_paired_listed_and_removed() {
+    use herald_core::{ClientPairing, Clock, Herald, OpenOptions};
+
+    let env = Env::new("cli");
+    env.init();
+    let text = env.ok(&["owner", "add", "Ada's laptop"]);
+    assert!(text.starts_with("Added owner #1 (Ada's laptop)."), "{text}");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("herald connect "))
+        .unwrap_or_else(|| panic!("no command in {text}"));
+    let code = line.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(
+        line,
+        format!("herald connect https://invite.example.com:8751 --code {code}")
+    );
+    assert!(code.starts_with("1-"), "{code}");
+
+    let bob = &json_lines(&env.ok(&["owner", "add", "Bob", "--json"]))[0];
+    assert_eq!(bob["id"], 2);
+    assert_eq!(bob["name"], "Bob");
+    assert_eq!(bob["url"], "https://invite.example.com:8751");
+    let bob_code = bob["code"].as_str().unwrap().to_owned();
+    assert!(bob["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    // Pair Ada's computer, as `herald serve` and `herald connect` will.
+    let spki = [7u8; 32];
+    let h = Herald::open(OpenOptions {
+        data_dir: env.data(),
+        keyring: OsKeyring::shared(),
+        keyring_service: env.service.clone(),
+        clock: Clock::System,
+    })
+    .unwrap();
+    let (client, start) = ClientPairing::start(&code).unwrap();
+    let reply = h.pair_start(&start, &spki).unwrap();
+    let (credential, finish) = client.finish(&reply, &spki).unwrap();
+    h.pair_finish(&finish).unwrap();
+    h.authenticate(credential.expose().expose_secret()).unwrap();
+
+    let list = json_lines(&env.ok(&["owner", "list", "--json"]));
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["paired"], true);
+    assert!(list[0]["last_seen_at"].is_string());
+    assert_eq!(list[1]["paired"], false);
+    assert!(list[1]["pairing_expires_at"].is_string());
+    assert!(list.iter().all(|o| o.get("code").is_none()));
+    let table = env.ok(&["owner", "list"]);
+    assert!(table.starts_with("ID  NAME"), "{table}");
+    assert!(table.contains("code valid until"), "{table}");
+    for secret in [&code, &bob_code] {
+        assert!(!table.contains(secret.as_str()));
+        assert!(!contains(&files_under(&env.data()), secret));
+    }
+
+    let out = env.ok(&["owner", "remove", "1"]);
+    assert!(out.contains("Owner #1 is removed"), "{out}");
+    assert!(h.authenticate(credential.expose().expose_secret()).is_err());
+    assert_eq!(json_lines(&env.ok(&["owner", "list", "--json"])).len(), 1);
+
+    let args = ["owner", "remove", "1"];
+    assert_refused(
+        &env.run(&args),
+        "there is no owner #1; `herald owner list` shows the ones there are",
+        &args,
+    );
+    let args = ["owner", "add", " "];
+    assert_refused(&env.run(&args), "the owner name is empty", &args);
 }

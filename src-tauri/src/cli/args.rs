@@ -44,6 +44,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print what happens as it happens: mails sent, links opened, answers (Ctrl-C stops)
     Watch(WatchArgs),
+    /// Let owners' computers act through this Herald: pairing codes, the list, removal
+    #[command(subcommand)]
+    Owner(OwnerCommand),
     /// Write a consistent copy of the database to FILE (never over an existing file)
     Backup(BackupArgs),
     /// Put a backup in place of the database (quit the window and `herald serve` first)
@@ -268,6 +271,31 @@ pub enum KeyCommand {
     },
     /// Give pending invitations whose key is lost or retired a new link under the current key
     Reissue,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Add an owner and make a one-time pairing code for their computer (valid 15 minutes)
+    Add {
+        /// Who or which computer this is, as the list will show it
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Print the owner and the code as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the owners: whether each has paired, and when each was last seen
+    List {
+        /// Print one JSON object per owner
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an owner: their computer can no longer act on this Herald, from now on
+    Remove {
+        /// The owner's number, as `herald owner list` shows it
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]

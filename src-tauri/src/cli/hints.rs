@@ -41,6 +41,10 @@ pub fn words(hint: Hint) -> Option<String> {
         Hint::UnlockKeyringOnServer => {
             "on a server, unlock gnome-keyring-daemon with --unlock".to_owned()
         }
+        Hint::AddOwner => {
+            "`herald owner add NAME` on the server makes a new pairing code".to_owned()
+        }
+        Hint::ListOwners => "`herald owner list` shows the ones there are".to_owned(),
     })
 }
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{
-    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, RestoreArgs,
-    ServeArgs, SmtpCommand, SmtpSetArgs,
+    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, OwnerCommand,
+    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_api::types::{InvitationId, KeyVersion, RenewInput, TestMailTo};
@@ -137,7 +137,7 @@ fn command_path() -> String {
     const COMMANDS: &[&str] = &[
         "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
         "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve", "backup",
-        "restore", "watch",
+        "restore", "watch", "owner", "add", "remove",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -194,6 +194,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             drop(out);
             serve(Herald::open(opts)?, a)
         }
+        Command::Owner(c) => owner(&mut out, &Herald::open(opts)?, c),
         Command::Backup(a) => backup(&mut out, &Herald::open(opts)?, a),
         Command::Restore(a) => restore(&mut out, opts, a),
     }
@@ -527,6 +528,41 @@ async fn key(out: &mut impl Write, h: &Client, c: KeyCommand) -> Result<(), CliE
                 let ids: Vec<String> = r.renewed.iter().map(|i| format!("#{i}")).collect();
                 writeln!(out, "{n} invitation{} got a new link signed by key v{} and are queued to be mailed: {}.", if n == 1 { "" } else { "s" }, r.current_version, ids.join(", "))?;
             }
+        }
+    }
+    Ok(())
+}
+
+fn owner(out: &mut impl Write, h: &Herald, c: OwnerCommand) -> Result<(), CliError> {
+    match c {
+        OwnerCommand::Add { name, json } => {
+            let new = h.add_owner(&name)?;
+            let url = h.owner_api_url()?;
+            if json {
+                output::new_owner_json(out, &new, &url)?;
+            } else {
+                output::new_owner(out, &new, &url)?;
+            }
+        }
+        OwnerCommand::List { json } => {
+            let list = h.owners()?;
+            if json {
+                output::owners_json(out, &list)?;
+            } else if list.is_empty() {
+                writeln!(
+                    out,
+                    "No owners yet. Let a computer act through this Herald with `herald owner add NAME`."
+                )?;
+            } else {
+                output::owners_table(out, &list)?;
+            }
+        }
+        OwnerCommand::Remove { id } => {
+            h.remove_owner(id)?;
+            writeln!(
+                out,
+                "Owner #{id} is removed; their computer can no longer act on this Herald."
+            )?;
         }
     }
     Ok(())

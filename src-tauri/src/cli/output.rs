@@ -1,9 +1,12 @@
 //! How the command line prints things: aligned text for people, one JSON object per line for
-//! scripts. Only `Invitation` and key metadata reach here, so no token or code can be printed.
+//! scripts. Only `Invitation`, owners and key metadata reach here, so no token or invitation
+//! code can be printed; the one secret printed is a new owner's pairing code, which the person
+//! who ran `herald owner add` must read off to type on the owner's computer.
 
 use std::io::{self, Write};
 
-use herald_core::{rfc3339, AuditEntry, Invitation, KeyStatus, Timestamp};
+use herald_core::{rfc3339, AuditEntry, Invitation, KeyStatus, NewOwner, OwnerInfo, Timestamp};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 
 /// The JSON form of an invitation: the documented fields, times in RFC 3339 or null.
@@ -228,4 +231,92 @@ pub fn key_status(out: &mut impl Write, s: &KeyStatus) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `herald owner add`: the code, and the command that uses it on the owner's computer.
+pub fn new_owner(out: &mut impl Write, o: &NewOwner, url: &str) -> io::Result<()> {
+    let code = o.code.expose_secret();
+    writeln!(out, "Added owner #{} ({}).", o.id, o.name)?;
+    writeln!(
+        out,
+        "On their computer, before {} (15 minutes), run:",
+        rfc3339(o.expires_at)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "    herald connect {url} --code {code}")?;
+    writeln!(out)?;
+    writeln!(out, "The code works once, and only with this Herald. Pass it on in person or over a channel you trust: whoever uses it first becomes this owner.")?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct NewOwnerJson<'a> {
+    id: i64,
+    name: &'a str,
+    code: &'a str,
+    expires_at: String,
+    url: &'a str,
+}
+
+pub fn new_owner_json(out: &mut impl Write, o: &NewOwner, url: &str) -> io::Result<()> {
+    json_lines(
+        out,
+        [NewOwnerJson {
+            id: o.id,
+            name: &o.name,
+            code: o.code.expose_secret(),
+            expires_at: rfc3339(o.expires_at),
+            url,
+        }],
+    )
+}
+
+/// The JSON form of an owner: never a secret.
+#[derive(Debug, Serialize)]
+struct OwnerJson<'a> {
+    id: i64,
+    name: &'a str,
+    added_at: String,
+    paired: bool,
+    paired_at: Option<String>,
+    last_seen_at: Option<String>,
+    pairing_expires_at: Option<String>,
+}
+
+pub fn owners_json(out: &mut impl Write, list: &[OwnerInfo]) -> io::Result<()> {
+    json_lines(
+        out,
+        list.iter().map(|o| OwnerJson {
+            id: o.id,
+            name: &o.name,
+            added_at: rfc3339(o.added_at),
+            paired: o.paired,
+            paired_at: o.paired_at.map(rfc3339),
+            last_seen_at: o.last_seen_at.map(rfc3339),
+            pairing_expires_at: o.pairing_expires_at.map(rfc3339),
+        }),
+    )
+}
+
+pub fn owners_table(out: &mut impl Write, list: &[OwnerInfo]) -> io::Result<()> {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|o| {
+            let paired = match (o.paired_at, o.pairing_expires_at) {
+                (Some(t), _) => rfc3339(t),
+                (None, Some(until)) => format!("code valid until {}", rfc3339(until)),
+                (None, None) => "no (code expired)".to_owned(),
+            };
+            vec![
+                o.id.to_string(),
+                o.name.clone(),
+                rfc3339(o.added_at),
+                paired,
+                o.last_seen_at
+                    .map(rfc3339)
+                    .unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    table(out, &["ID", "NAME", "ADDED", "PAIRED", "LAST SEEN"], &rows)
 }

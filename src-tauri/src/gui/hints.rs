@@ -40,7 +40,11 @@ pub fn words(hint: Hint) -> Option<String> {
             "quit Herald (Settings → Quit Herald) and stop `herald serve`, then restore".to_owned()
         }
         Hint::ChangeBind => "the address is set in Settings → Confirmation site".to_owned(),
-        Hint::KeyringOnServer | Hint::UnlockKeyringOnServer => return None,
+        Hint::AddOwner => {
+            "ask whoever runs your always-on Herald for a new pairing code".to_owned()
+        }
+        // The window has no list of owners (yet): that is the server's business.
+        Hint::KeyringOnServer | Hint::UnlockKeyringOnServer | Hint::ListOwners => return None,
     })
 }
 
@@ -72,6 +76,7 @@ mod tests {
             Hint::GiveDataDir,
             Hint::NamePerRecipient,
             Hint::ChangeBind,
+            Hint::AddOwner,
         ] {
             let w = words(hint).unwrap();
             assert!(!w.contains("--"), "{hint:?}: {w}");

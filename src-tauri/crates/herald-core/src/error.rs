@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::hint::Hint;
 use crate::model::Status;
+use crate::pairing::PairingError;
 use crate::secrets::KeyringError;
 use crate::validate::ValidationError;
 
@@ -61,6 +62,9 @@ pub enum Error {
 
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+
+    #[error(transparent)]
+    Pairing(#[from] PairingError),
 
     #[error(
         "the signing key version {version} is missing from the keyring{}",
@@ -185,6 +189,7 @@ impl Error {
             | Error::NotABackup { .. }
             | Error::BackupOfAnotherInstall { .. }
             | Error::HeraldRunning { .. } => ErrorKind::Request,
+            Error::Pairing(e) => e.kind(),
             Error::Keyring(_)
             | Error::KeyMissing { .. }
             | Error::KeyMismatch { .. }
@@ -207,6 +212,7 @@ impl Error {
         match self {
             Error::Invalid(e) => e.hint(),
             Error::Keyring(e) => e.hint(),
+            Error::Pairing(e) => e.hint(),
             Error::NotInitialised { .. } => Some(Hint::RunInit),
             Error::NoSuchInvitation(_) => Some(Hint::ListInvitations),
             Error::AlreadyInvited { id, .. } => Some(Hint::Resend { id: *id }),

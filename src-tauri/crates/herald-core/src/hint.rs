@@ -49,4 +49,8 @@ pub enum Hint {
     /// On a machine without a desktop session (a server), gnome-keyring-daemon must be
     /// unlocked. Only given where that is how the keyring works.
     UnlockKeyringOnServer,
+    /// A computer pairs with a new code, which adding the owner (again) on the server makes.
+    AddOwner,
+    /// See which owners there are.
+    ListOwners,
 }

@@ -18,6 +18,8 @@ pub mod mail;
 pub mod model;
 mod outbox;
 pub mod owner_tls;
+mod owners;
+pub mod pairing;
 mod policy;
 mod preview;
 pub mod recipients;
@@ -45,6 +47,10 @@ pub use listing::{
 pub use mail::{sent_copy, SentCopy};
 pub use model::{Actor, AuditAction, AuditEntry, Invitation, ListFilter, OwnerAction, Status};
 pub use outbox::{human_duration, Claim, Delivery, BACKOFF};
+pub use owners::{NewOwner, Owner, OwnerInfo, PairedOwner, SEEN_EVERY_SECS};
+pub use pairing::{
+    ClientPairing, Credential, PairFinish, PairReply, PairStart, PairingCode, PairingError,
+};
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
 pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};

@@ -1,11 +1,14 @@
 //! The OS keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows.
-//! It holds the HMAC key versions, the SMTP password and the owner API's TLS key, nothing else,
-//! and there is no plaintext fallback: without a keyring Herald refuses to mint links and says
-//! how to fix it.
+//! It holds the HMAC key versions, the SMTP password and the owner API's TLS key, and on an
+//! owner's computer the credentials it pairs with always-on Heralds; nothing else, and there
+//! is no plaintext fallback: without a keyring Herald refuses to mint links and says how to
+//! fix it.
 //!
 //! Entries are named `<install id>/hmac-key/v<N>`, `<install id>/smtp-password` and
-//! `<install id>/owner-api-tls-key` under one service name, so that two data folders never share
-//! or overwrite each other's keys.
+//! `<install id>/owner-api-tls-key` under one service name, so that two data folders never
+//! share or overwrite each other's keys. An owner credential is named
+//! `owner-credential/<server>` ([`OwnerCredentials`]): it belongs to this user on this computer
+//! and to the server it pairs with, not to any local data folder.
 //!
 //! [`Keyring`] names the entries and reads the keys; where the entries live is a
 //! [`SecretStore`]: the OS keyring ([`OsKeyring`], what [`crate::OpenOptions::new`] always
@@ -17,6 +20,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::pairing::Credential;
 use crate::token::HmacKey;
 
 pub use memory::{MemoryKeyring, MemoryKeyringFailure};
@@ -242,6 +246,55 @@ impl Keyring {
     /// Forgets the owner API's key: the next start makes a new one, and every owner pairs again.
     pub fn delete_owner_api_tls_key(&self) -> Result<(), KeyringError> {
         self.delete(&self.account_for_owner_api_tls())
+    }
+}
+
+/// On an owner's computer: the credential for each always-on Herald it is paired with, by
+/// the server's address. Only the keyring ever holds one.
+#[derive(Debug, Clone)]
+pub struct OwnerCredentials {
+    store: Arc<dyn SecretStore>,
+    service: String,
+}
+
+impl OwnerCredentials {
+    pub fn new(store: Arc<dyn SecretStore>, service: impl Into<String>) -> OwnerCredentials {
+        OwnerCredentials {
+            store,
+            service: service.into(),
+        }
+    }
+
+    /// `https://Herald.Example:8751/` and `herald.example:8751` name the same entry.
+    fn account(server: &str) -> String {
+        let s = server.trim();
+        let s = s.strip_prefix("https://").unwrap_or(s);
+        let s = s.trim_end_matches('/');
+        format!("owner-credential/{}", s.to_ascii_lowercase())
+    }
+
+    /// The credential for `server`, if this computer has paired with it.
+    pub fn get(&self, server: &str) -> Result<Option<Credential>, KeyringError> {
+        let account = OwnerCredentials::account(server);
+        match self.store.get(&self.service, &account)? {
+            None => Ok(None),
+            Some(text) => Credential::parse(text.expose_secret())
+                .map(Some)
+                .ok_or(KeyringError::Corrupt { what: account }),
+        }
+    }
+
+    pub fn set(&self, server: &str, credential: &Credential) -> Result<(), KeyringError> {
+        self.store.set(
+            &self.service,
+            &OwnerCredentials::account(server),
+            credential.expose().expose_secret(),
+        )
+    }
+
+    pub fn delete(&self, server: &str) -> Result<(), KeyringError> {
+        self.store
+            .delete(&self.service, &OwnerCredentials::account(server))
     }
 }
 

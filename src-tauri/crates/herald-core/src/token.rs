@@ -29,7 +29,7 @@ const WIRE_LEN: usize = 1 + 4 + NONCE_LEN + MAC_LEN;
 /// Length of a token in characters; anything else is rejected before any work is done.
 pub const TOKEN_LEN: usize = (WIRE_LEN * 8).div_ceil(6);
 pub const CODE_LEN: usize = 8;
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// What a MAC is for. Each purpose has its own label, so a token made for one can never pass
 /// as another (an unsubscribe token is no invitation link).

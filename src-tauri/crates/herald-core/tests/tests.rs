@@ -11,6 +11,8 @@ mod lifecycle;
 mod outbox;
 // What the owner's window reads.
 mod owner_views;
+// Owners' computers pairing with an always-on Herald, and their credentials.
+mod pairing;
 // A whole batch against a misbehaving SMTP server.
 mod smtp_faults;
 // The store on a full disk, a read-only folder, and copied mid-write.

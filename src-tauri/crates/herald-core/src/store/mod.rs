@@ -16,6 +16,7 @@ pub mod links;
 pub mod meta;
 pub mod opt_outs;
 pub mod outbox;
+pub mod owners;
 mod schema;
 pub mod search;
 pub mod settings;

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
     M::up(V6),
     M::up(V7),
     M::up(V8),
+    M::up(V9),
 ];
 
 pub(crate) fn migrations() -> Migrations<'static> {
@@ -175,6 +176,36 @@ UPDATE links SET code_failures =
     (SELECT i.code_failures FROM invitations i WHERE i.link_id = links.id)
     WHERE id IN (SELECT link_id FROM invitations WHERE link_id IS NOT NULL);
 ALTER TABLE invitations DROP COLUMN code_failures;
+"#;
+
+/// Owners' computers that act through an always-on Herald (`herald serve`), and the pairing
+/// codes that let one in. Neither table holds a code or a credential: a pending pairing keeps
+/// the SPAKE2 password derived from its code (deleted on use or expiry), and an owner the
+/// SHA-256 of its credential. Ids are AUTOINCREMENT so that a removed owner's id is never
+/// given to another: audit lines and old credentials keep naming the one they meant. A removed
+/// owner keeps its row (name, dates) for the audit, without its verifier.
+const V9: &str = r#"
+CREATE TABLE owners (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    name                TEXT    NOT NULL,
+    added_at            INTEGER NOT NULL,
+    paired_at           INTEGER,
+    last_seen_at        INTEGER,
+    removed_at          INTEGER,
+    credential_verifier BLOB CHECK (credential_verifier IS NULL OR length(credential_verifier) = 32)
+) STRICT;
+
+-- One pending pairing per owner. The session_* columns hold the attempt in progress between
+-- its two steps: hashes of what the client must send and of the credential it will hold.
+CREATE TABLE owner_pairings (
+    owner_id            INTEGER PRIMARY KEY REFERENCES owners(id) ON DELETE CASCADE,
+    password            BLOB    NOT NULL CHECK (length(password) = 32),
+    expires_at          INTEGER NOT NULL,
+    tries               INTEGER NOT NULL DEFAULT 0,
+    session_started_at  INTEGER,
+    session_confirm     BLOB CHECK (session_confirm IS NULL OR length(session_confirm) = 32),
+    session_credential  BLOB CHECK (session_credential IS NULL OR length(session_credential) = 32)
+) STRICT;
 "#;
 
 #[cfg(test)]
