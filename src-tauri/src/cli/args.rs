@@ -44,6 +44,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print what happens as it happens: mails sent, links opened, answers (Ctrl-C stops)
     Watch(WatchArgs),
+    /// Pair this computer with an always-on Herald (`herald serve`), so that every owner
+    /// command acts there
+    Connect(ConnectArgs),
+    /// Forget the paired server and delete this computer's credential for it
+    Disconnect,
     /// Let owners' computers act through this Herald: pairing codes, the list, removal
     #[command(subcommand)]
     Owner(OwnerCommand),
@@ -51,6 +56,19 @@ pub enum Command {
     Backup(BackupArgs),
     /// Put a backup in place of the database (quit the window and `herald serve` first)
     Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// The server's owner API, as `herald owner add` printed it: https://HOST:PORT
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// The one-time pairing code `herald owner add` made, like 7-K3M9Q-T2XHV
+    #[arg(long, value_name = "CODE")]
+    pub code: String,
+    /// Print the connection as one JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -310,4 +328,19 @@ pub struct ServeArgs {
     /// Settings. Nobody else's header is believed
     #[arg(long = "trusted-proxy", value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Where paired owners' computers reach this Herald (the owner API); never the site's port
+    #[arg(long, value_name = "ADDR", default_value = herald_server::DEFAULT_OWNER_BIND)]
+    pub owner_bind: SocketAddr,
+    /// The owner API's TLS: Herald's own certificate (the default; owners pin its key when they
+    /// pair), or none behind a proxy that terminates TLS, on a loopback address only
+    #[arg(long, value_enum, default_value = "herald")]
+    pub owner_tls: OwnerTlsArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OwnerTlsArg {
+    /// Herald's own certificate, whose key stays in the OS keyring
+    Herald,
+    /// Plain HTTP, for a TLS-terminating proxy on this machine (loopback addresses only)
+    None,
 }

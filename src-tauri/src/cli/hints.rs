@@ -45,6 +45,12 @@ pub fn words(hint: Hint) -> Option<String> {
             "`herald owner add NAME` on the server makes a new pairing code".to_owned()
         }
         Hint::ListOwners => "`herald owner list` shows the ones there are".to_owned(),
+        Hint::Disconnect => {
+            "`herald disconnect` forgets the server; then pair again with `herald connect URL --code CODE`".to_owned()
+        }
+        Hint::RunOnServer => {
+            "run it on the server, or `herald disconnect` to use Herald on this computer alone".to_owned()
+        }
     })
 }
 

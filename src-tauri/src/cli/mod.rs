@@ -16,11 +16,12 @@ use std::sync::Arc;
 pub use args::Cli;
 use args::{
     BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, OwnerCommand,
-    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs,
+    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs, ConnectArgs, OwnerTlsArg,
 };
 use clap::error::ErrorKind as ClapKind;
-use herald_api::types::{InvitationId, KeyVersion, RenewInput, TestMailTo};
-use herald_api::{Client, Local};
+use herald_api::types::{InvitationId, KeyVersion, OwnerId, OwnerName, RenewInput, TestMailTo};
+use herald_api::{Client, Connection, Local};
+use herald_core::owner_tls::ServerIdentity;
 use herald_core::{
     ErrorKind, Herald, Hint, InitOutcome, Invitation, ListFilter, NewInvitations, OpenOptions,
     SmtpParams, TlsMode,
@@ -55,6 +56,12 @@ pub enum CliError {
     Output(#[from] io::Error),
     #[error(transparent)]
     Api(#[from] herald_api::ApiError),
+    #[error(transparent)]
+    OwnerBind(#[from] herald_server::OwnerBindError),
+    #[error(transparent)]
+    Identity(#[from] herald_core::owner_tls::IdentityError),
+    #[error("this computer acts through the Herald server at {url}; `herald {command}` runs on the server itself")]
+    Connected { url: String, command: &'static str },
 }
 
 impl CliError {
@@ -64,6 +71,8 @@ impl CliError {
             CliError::Mail(e) => e.kind(),
             CliError::SmtpTest(e) => e.kind(),
             CliError::Api(e) => e.kind,
+            CliError::Identity(e) => e.kind(),
+            CliError::OwnerBind(_) | CliError::Connected { .. } => ErrorKind::Request,
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
             CliError::File(_) => ErrorKind::Request,
             _ => ErrorKind::Environment,
@@ -82,6 +91,8 @@ impl CliError {
             CliError::Mail(e) => e.hint(),
             CliError::SmtpTest(e) => e.hint(),
             CliError::Api(e) => e.hint,
+            CliError::Identity(e) => e.hint(),
+            CliError::Connected { .. } => Some(Hint::RunOnServer),
             _ => None,
         }
     }
@@ -137,7 +148,7 @@ fn command_path() -> String {
     const COMMANDS: &[&str] = &[
         "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
         "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve", "backup",
-        "restore", "watch", "owner", "add", "remove",
+        "restore", "watch", "owner", "add", "remove", "connect", "disconnect",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -165,8 +176,34 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     let opts = OpenOptions::new(cli.data_dir)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    // A computer paired with a server keeps no data of its own: what needs the data (and the
+    // keys) where it lives says so in one line.
+    if let Some(c) = Connection::load(&opts.data_dir)? {
+        let here_only = match &command {
+            Command::Init(_) => Some("init"),
+            Command::Serve(_) => Some("serve"),
+            Command::Smtp(SmtpCommand::Set(_)) => Some("smtp set"),
+            Command::Backup(_) => Some("backup"),
+            Command::Restore(_) => Some("restore"),
+            Command::Connect(_) => Some("connect"),
+            _ => None,
+        };
+        if let Some(command) = here_only {
+            if command == "connect" {
+                return Err(herald_api::ApiError::request(format!(
+                    "this computer is already paired with the Herald server at {}",
+                    c.url
+                ))
+                .with_hint(Hint::Disconnect)
+                .into());
+            }
+            return Err(CliError::Connected { url: c.url, command });
+        }
+    }
     match command {
         Command::Init(a) => init(&mut out, opts, a),
+        Command::Connect(a) => connect(&mut out, opts, a),
+        Command::Disconnect => disconnect(&mut out, opts),
         Command::Smtp(SmtpCommand::Set(a)) => smtp_set(&mut out, &Herald::open(opts)?, a),
         Command::Smtp(SmtpCommand::Test { to }) => {
             with_client(opts, |c| async move { smtp_test(&mut out, &c, to).await })
@@ -194,7 +231,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             drop(out);
             serve(Herald::open(opts)?, a)
         }
-        Command::Owner(c) => owner(&mut out, &Herald::open(opts)?, c),
+        Command::Owner(c) => with_client(
+            opts,
+            |client| async move { owner(&mut out, &client, c).await },
+        ),
         Command::Backup(a) => backup(&mut out, &Herald::open(opts)?, a),
         Command::Restore(a) => restore(&mut out, opts, a),
     }
@@ -326,9 +366,60 @@ where
     F: std::future::Future<Output = Result<(), CliError>>,
 {
     let rt = runtime()?;
-    let herald = Arc::new(Herald::open(opts)?);
-    let client = Arc::new(Client::Local(Local::new(herald)));
-    rt.block_on(f(client))
+    let client = match Connection::load(&opts.data_dir)? {
+        Some(c) => Client::Remote(c.remote(opts.keyring.clone())?),
+        None => Client::Local(Local::new(Arc::new(Herald::open(opts)?))),
+    };
+    // Inside the runtime: a local client's event feed starts a task on it.
+    rt.block_on(async move { f(Arc::new(client)).await })
+}
+
+fn connect(out: &mut impl Write, opts: OpenOptions, a: ConnectArgs) -> Result<(), CliError> {
+    // A data folder holds one Herald: its own, or the connection to one elsewhere.
+    if opts.data_dir.join(herald_core::DATABASE_FILE).exists() {
+        return Err(herald_api::ApiError::request(format!(
+            "{} holds a Herald of its own; pair from another data folder (--data-dir), or move this one to the server first",
+            opts.data_dir.display()
+        ))
+        .into());
+    }
+    let now = opts.clock.now();
+    let rt = runtime()?;
+    let c = rt.block_on(herald_api::connect::pair(
+        &a.url,
+        &a.code,
+        &opts.data_dir,
+        opts.keyring.clone(),
+        now,
+    ))?;
+    if a.json {
+        serde_json::to_writer(&mut *out, &c).map_err(io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "Paired with the Herald server at {} as {} (owner #{}).",
+            c.url, c.owner_name, c.owner_id
+        )?;
+        writeln!(out, "The server's key is pinned ({}); this computer's credential is in its OS keyring.", herald_core::owner_tls::fingerprint(&c.pin()?))?;
+        writeln!(out, "Every owner command now acts there: try `herald invite list` or `herald watch`.")?;
+    }
+    Ok(())
+}
+
+fn disconnect(out: &mut impl Write, opts: OpenOptions) -> Result<(), CliError> {
+    let Some(c) = Connection::load(&opts.data_dir)? else {
+        writeln!(out, "This computer is not paired with any Herald server.")?;
+        return Ok(());
+    };
+    c.forget(&opts.data_dir, opts.keyring.clone())?;
+    writeln!(
+        out,
+        "Forgot the Herald server at {}; its credential is deleted from this computer's keyring.",
+        c.url
+    )?;
+    writeln!(out, "To cut this computer off on the server too, run `herald owner remove {}` there.", c.owner_id)?;
+    Ok(())
 }
 
 async fn smtp_test(out: &mut impl Write, c: &Client, to: String) -> Result<(), CliError> {
@@ -533,19 +624,18 @@ async fn key(out: &mut impl Write, h: &Client, c: KeyCommand) -> Result<(), CliE
     Ok(())
 }
 
-fn owner(out: &mut impl Write, h: &Herald, c: OwnerCommand) -> Result<(), CliError> {
+async fn owner(out: &mut impl Write, h: &Client, c: OwnerCommand) -> Result<(), CliError> {
     match c {
         OwnerCommand::Add { name, json } => {
-            let new = h.add_owner(&name)?;
-            let url = h.owner_api_url()?;
+            let new = h.add_owner(OwnerName { name }).await?;
             if json {
-                output::new_owner_json(out, &new, &url)?;
+                output::new_owner_json(out, &new)?;
             } else {
-                output::new_owner(out, &new, &url)?;
+                output::new_owner(out, &new)?;
             }
         }
         OwnerCommand::List { json } => {
-            let list = h.owners()?;
+            let list = h.owners(()).await?;
             if json {
                 output::owners_json(out, &list)?;
             } else if list.is_empty() {
@@ -558,7 +648,7 @@ fn owner(out: &mut impl Write, h: &Herald, c: OwnerCommand) -> Result<(), CliErr
             }
         }
         OwnerCommand::Remove { id } => {
-            h.remove_owner(id)?;
+            h.remove_owner(OwnerId { id }).await?;
             writeln!(
                 out,
                 "Owner #{id} is removed; their computer can no longer act on this Herald."
@@ -589,39 +679,100 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             trusted_proxies.push(ip);
         }
     }
+    // The owner API: its own address, never the site's, and TLS with Herald's own key unless
+    // a proxy on this machine terminates it.
+    let plain_owner_api = a.owner_tls == OwnerTlsArg::None;
+    herald_server::owner_bind_allowed(a.owner_bind, plain_owner_api)?;
+    herald_server::owner_bind_apart(a.owner_bind, bind)?;
+    let identity = if plain_owner_api {
+        None
+    } else {
+        let (identity, origin) = ServerIdentity::load_or_create(h.keyring())?;
+        if origin.owners_must_pair_again() && h.owners()?.iter().any(|o| o.paired) {
+            tracing::warn!(
+                "The owner API has a new TLS key (the old one was missing from the keyring): every paired computer must pair again (`herald owner add`)."
+            );
+        }
+        let host = url_host(&general.public_url);
+        Some((identity.server_config(&host)?, identity.spki_sha256(), identity.fingerprint()))
+    };
     let herald = Arc::new(h);
     let rt = runtime()?;
     serve_log();
     rt.block_on(async move {
         let listener = herald_server::bind(bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
+        let owner_listener = herald_server::bind(a.owner_bind).await?;
+        let owner_addr = owner_listener
+            .local_addr()
+            .map_err(herald_server::ServeError::Io)?;
         say(&format!(
             "Herald {} is serving the confirmation site for {team} on http://{addr} and mailing queued invitations; press Ctrl-C to stop.",
             env!("CARGO_PKG_VERSION")
         ))?;
+        match &identity {
+            Some((_, _, fingerprint)) => say(&format!(
+                "Owner API on https://{owner_addr} (key {fingerprint}); add an owner's computer with `herald owner add NAME`."
+            ))?,
+            None => say(&format!(
+                "Owner API on http://{owner_addr}, for the TLS proxy in front of it."
+            ))?,
+        }
         if !keys.needing_reissue.is_empty() {
             tracing::warn!(
                 "Note: {} pending invitation(s) have no working link; run `herald key reissue`.",
                 keys.needing_reissue.len()
             );
         }
+        // One stop for everything: Ctrl-C or SIGTERM.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let wake = Arc::new(tokio::sync::Notify::new());
         let outbox = tokio::spawn(herald_core::mail::run_outbox(
             herald.clone(),
-            Arc::new(tokio::sync::Notify::new()),
-            stop_rx,
+            wake.clone(),
+            stop_rx.clone(),
             |e| tracing::info!("{}", outbox_line(&e)),
         ));
-        let config = herald_server::SiteConfig {
-            trusted_proxies,
+        let config = herald_server::SiteConfig { trusted_proxies };
+        let local = Local::new(herald.clone()).on_change(Arc::new(move || wake.notify_one()));
+        let (tls, spki) = match identity {
+            Some((tls, spki, _)) => (Some(tls), Some(spki)),
+            None => (None, None),
         };
+        let owner_api = tokio::spawn(herald_server::run_owner_api(
+            owner_listener,
+            tls,
+            herald_api::http::router(local, spki),
+            config.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let events: herald_server::Events = Arc::new(|e| tracing::info!("{}", site_line(&e)));
-        let served = herald_server::run(listener, herald, config, events, shutdown_signal()).await;
-        let _ = stop_tx.send(true);
+        let served =
+            herald_server::run(listener, herald, config, events, stopped(stop_rx.clone())).await;
         let _ = outbox.await;
+        let owner_served = owner_api.await;
         served?;
+        if let Ok(r) = owner_served {
+            r?;
+        }
         Ok::<(), CliError>(())
     })
+}
+
+/// The public URL's host, which the owner API's certificate names too.
+fn url_host(public_url: &str) -> Vec<String> {
+    url::Url::parse(public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .into_iter()
+        .collect()
 }
 
 /// `herald serve`'s log: what the outbox and the site report, one plain line each on stdout as

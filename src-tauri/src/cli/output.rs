@@ -5,8 +5,8 @@
 
 use std::io::{self, Write};
 
-use herald_core::{rfc3339, AuditEntry, Invitation, KeyStatus, NewOwner, OwnerInfo, Timestamp};
-use secrecy::ExposeSecret;
+use herald_api::types::NewOwnerCode;
+use herald_core::{rfc3339, AuditEntry, Invitation, KeyStatus, OwnerInfo, Timestamp};
 use serde::Serialize;
 
 /// The JSON form of an invitation: the documented fields, times in RFC 3339 or null.
@@ -234,8 +234,8 @@ pub fn key_status(out: &mut impl Write, s: &KeyStatus) -> io::Result<()> {
 }
 
 /// `herald owner add`: the code, and the command that uses it on the owner's computer.
-pub fn new_owner(out: &mut impl Write, o: &NewOwner, url: &str) -> io::Result<()> {
-    let code = o.code.expose_secret();
+pub fn new_owner(out: &mut impl Write, o: &NewOwnerCode) -> io::Result<()> {
+    let (code, url) = (&o.code, &o.url);
     writeln!(out, "Added owner #{} ({}).", o.id, o.name)?;
     writeln!(
         out,
@@ -258,15 +258,15 @@ struct NewOwnerJson<'a> {
     url: &'a str,
 }
 
-pub fn new_owner_json(out: &mut impl Write, o: &NewOwner, url: &str) -> io::Result<()> {
+pub fn new_owner_json(out: &mut impl Write, o: &NewOwnerCode) -> io::Result<()> {
     json_lines(
         out,
         [NewOwnerJson {
             id: o.id,
             name: &o.name,
-            code: o.code.expose_secret(),
+            code: &o.code,
             expires_at: rfc3339(o.expires_at),
-            url,
+            url: &o.url,
         }],
     )
 }

@@ -43,6 +43,8 @@ pub fn words(hint: Hint) -> Option<String> {
         Hint::AddOwner => {
             "ask whoever runs your always-on Herald for a new pairing code".to_owned()
         }
+        Hint::Disconnect => "forget the server in Settings → Server, then connect again with a new code".to_owned(),
+        Hint::RunOnServer => "do it on the server itself".to_owned(),
         // The window has no list of owners (yet): that is the server's business.
         Hint::KeyringOnServer | Hint::UnlockKeyringOnServer | Hint::ListOwners => return None,
     })

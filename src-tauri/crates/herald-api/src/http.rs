@@ -21,16 +21,13 @@ use axum::{Json, Router};
 use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 
+use herald_core::pairing::{PairFinish, PairReply, PairStart, PairingError, Spki};
+
 use crate::error::{ApiError, Reason, Result};
 use crate::feed::Feed;
 use crate::local::Local;
 use crate::ops::{Request, PROTOCOL};
 use crate::remote::PROTOCOL_HEADER;
-
-/// Who may use the owner API: the owner a credential belongs to, or [`Reason::NotAuthorized`].
-pub trait Gate: Send + Sync + 'static {
-    fn admit(&self, credential: &str) -> Result<i64>;
-}
 
 /// How long an idle event stream waits before it checks its owner is still admitted: a
 /// removal (a commit) wakes it at once; this is for what no commit announces.
@@ -39,7 +36,9 @@ const RECHECK: Duration = Duration::from_secs(5);
 struct Api {
     local: Local,
     feed: Feed,
-    gate: Arc<dyn Gate>,
+    /// The hash of the TLS key owners' computers reach this API through, which pairing binds
+    /// to; `None` without Herald's own TLS (behind a proxy), where pairing is refused.
+    spki: Option<Spki>,
 }
 
 /// What `GET /v1/hello` says.
@@ -50,12 +49,14 @@ pub struct Hello {
 }
 
 /// The owner API's routes. Call inside the server's runtime: the event feed starts here.
-pub fn router(local: Local, gate: Arc<dyn Gate>) -> Router {
+pub fn router(local: Local, spki: Option<Spki>) -> Router {
     let feed = Feed::start(local.herald().clone());
-    let api = Arc::new(Api { local, feed, gate });
+    let api = Arc::new(Api { local, feed, spki });
     let owner = Router::new()
         .route("/v1/ops/{operation}", post(operation))
         .route("/v1/events", get(events))
+        .route("/v1/pair/start", post(pair_start))
+        .route("/v1/pair/finish", post(pair_finish))
         .layer(middleware::from_fn(same_protocol));
     Router::new()
         .route("/v1/hello", get(hello))
@@ -135,14 +136,60 @@ fn credential(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The owner behind a request's credential, checked on the blocking pool (it reads SQLite).
+/// Every refusal is the same 401, whatever was wrong with the credential.
 async fn admit(api: &Arc<Api>, headers: &HeaderMap) -> Result<i64> {
     let Some(token) = credential(headers) else {
         return Err(crate::remote::not_authorized());
     };
-    let api = api.clone();
-    tokio::task::spawn_blocking(move || api.gate.admit(&token))
+    api.local
+        .run(false, move |l| match l.herald().authenticate(&token) {
+            Ok(owner) => Ok(owner.id),
+            Err(herald_core::Error::Pairing(PairingError::NotAuthorized)) => {
+                Err(crate::remote::not_authorized())
+            }
+            Err(e) => Err(e.into()),
+        })
         .await
-        .map_err(|e| ApiError::environment(format!("Herald's background task failed ({e})")))?
+}
+
+/// A JSON body, or the request's error.
+fn body_json<T: serde::de::DeserializeOwned>(what: &str, body: &Bytes) -> Result<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::request(format!("the body of {what} is not valid: {e}")))
+}
+
+fn pairing_key(api: &Api) -> Result<Spki> {
+    api.spki.ok_or_else(|| {
+        ApiError::request(
+            "this Herald serves the owner API without its own TLS (behind a proxy), so pairing cannot prove who is at the other end here; pair once through Herald's own TLS",
+        )
+    })
+}
+
+async fn pair_start(
+    State(api): State<Arc<Api>>,
+    body: Bytes,
+) -> std::result::Result<Json<PairReply>, Refusal> {
+    let spki = pairing_key(&api)?;
+    let start: PairStart = body_json("pair/start", &body)?;
+    let reply = api
+        .local
+        .run(false, move |l| Ok(l.herald().pair_start(&start, &spki)?))
+        .await?;
+    Ok(Json(reply))
+}
+
+async fn pair_finish(
+    State(api): State<Arc<Api>>,
+    body: Bytes,
+) -> std::result::Result<Json<herald_core::Owner>, Refusal> {
+    pairing_key(&api)?;
+    let finish: PairFinish = body_json("pair/finish", &body)?;
+    let owner = api
+        .local
+        .run(true, move |l| Ok(l.herald().pair_finish(&finish)?))
+        .await?;
+    Ok(Json(owner))
 }
 
 async fn operation(

@@ -4,6 +4,7 @@
 //! faces hold a [`Client`] and do not care which.
 
 mod client;
+pub mod connect;
 pub mod error;
 mod feed;
 pub mod http;
@@ -13,6 +14,7 @@ mod remote;
 pub mod types;
 
 pub use client::{Client, WatchItem};
+pub use connect::{Connection, CONNECTION_FILE};
 pub use error::{ApiError, Reason, Result};
 pub use feed::Feed;
 pub use local::{Local, OnChange};

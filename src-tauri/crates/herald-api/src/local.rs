@@ -8,7 +8,7 @@ use std::sync::Arc;
 use herald_core::mail::TestMail;
 use herald_core::{
     Event, Herald, Invitation, KeyStatus, Limits, ListFilter, ListPage, ListQuery, MailDraft,
-    MailPreview, NewInvitations, OptOutEntry, Overview, RecipientsPreview, ReissueReport,
+    MailPreview, NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview, ReissueReport,
     RetireReport, Site, SmtpParams,
 };
 use secrecy::ExposeSecret;
@@ -233,5 +233,24 @@ impl Operations for Local {
 
     fn last_event_id(&self, (): ()) -> Result<i64> {
         Ok(self.herald.last_event_id()?)
+    }
+
+    fn owners(&self, (): ()) -> Result<Vec<OwnerInfo>> {
+        Ok(self.herald.owners()?)
+    }
+
+    fn add_owner(&self, input: OwnerName) -> Result<NewOwnerCode> {
+        let new = self.herald.add_owner(&input.name)?;
+        Ok(NewOwnerCode {
+            id: new.id,
+            name: new.name,
+            code: new.code.expose_secret().to_owned(),
+            expires_at: new.expires_at,
+            url: self.herald.owner_api_url()?,
+        })
+    }
+
+    fn remove_owner(&self, input: OwnerId) -> Result<()> {
+        Ok(self.herald.remove_owner(input.id)?)
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use herald_core::mail::TestMail;
 use herald_core::{
     Event, Invitation, KeyStatus, Limits, ListFilter, ListPage, ListQuery, MailDraft, MailPreview,
-    NewInvitations, OptOutEntry, Overview, RecipientsPreview, ReissueReport, RetireReport, Site,
+    NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview, ReissueReport, RetireReport, Site,
 };
 
 use crate::error::{ApiError, Result};
@@ -183,6 +183,12 @@ operations! {
     write ReissueLinks reissue_links(()) -> ReissueReport;
     /// What happened after an event id, oldest first (the event stream's catch-up).
     read Events events(EventsAfter) -> Vec<Event>;
+    /// The owners of this Herald, paired or waiting (never a secret).
+    read Owners owners(()) -> Vec<OwnerInfo>;
+    /// A new owner and its one-time pairing code.
+    write AddOwner add_owner(OwnerName) -> NewOwnerCode;
+    /// Cuts an owner off at once, open event streams included.
+    write RemoveOwner remove_owner(OwnerId) -> ();
     /// The newest event's id: where a stream that wants only what comes next starts.
     read LastEventId last_event_id(()) -> i64;
 }

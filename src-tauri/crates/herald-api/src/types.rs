@@ -140,3 +140,37 @@ pub struct Settings {
     pub smtp: Option<SmtpView>,
     pub smtp_ports: SmtpPorts,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OwnerName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OwnerId {
+    pub id: i64,
+}
+
+/// A new owner's one-time pairing code, for the person who added them to pass on: the only
+/// time it is ever shown.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct NewOwnerCode {
+    pub id: i64,
+    pub name: String,
+    pub code: String,
+    pub expires_at: herald_core::Timestamp,
+    /// Where the owner's computer reaches this Herald's owner API.
+    pub url: String,
+}
+
+impl std::fmt::Debug for NewOwnerCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOwnerCode")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

@@ -53,4 +53,8 @@ pub enum Hint {
     AddOwner,
     /// See which owners there are.
     ListOwners,
+    /// Forget the paired server on this computer (and pair again with a new code).
+    Disconnect,
+    /// This runs where the data is: on the always-on Herald itself.
+    RunOnServer,
 }

@@ -34,6 +34,8 @@ pub mod validate;
 pub use backup::{Restored, REPLACED_SUFFIX};
 pub use clock::{rfc3339, Clock, Timestamp};
 pub use error::{Error, ErrorKind, Result};
+/// The database file inside a data folder.
+pub const DATABASE_FILE: &str = store::DB_FILE;
 pub use events::{Event, EVENTS_PER_READ};
 pub use herald::{Herald, InitOutcome, InitParams, OpenOptions, SmtpParams, SmtpSaved};
 pub use hint::Hint;

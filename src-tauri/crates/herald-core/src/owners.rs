@@ -43,7 +43,7 @@ pub struct NewOwner {
 }
 
 /// An owner as the lists show it. Never a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OwnerInfo {
     pub id: i64,
@@ -73,7 +73,7 @@ impl From<OwnerRow> for OwnerInfo {
 }
 
 /// An authenticated owner: who acted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Owner {
     pub id: i64,
     pub name: String,
@@ -174,6 +174,7 @@ impl Herald {
             Ok(Ok(PairReply {
                 message: s.reply_message.clone(),
                 server_confirm: s.server_confirm.to_vec(),
+                code_confirm: s.code_confirm.to_vec(),
                 tries_left: PAIRING_TRIES - p.tries - 1,
             }))
         })?;

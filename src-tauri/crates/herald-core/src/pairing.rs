@@ -81,6 +81,11 @@ pub enum PairingError {
     /// machine in the middle look exactly the same from here.
     #[error("the pairing code is wrong, or something between you and the server is intercepting the connection{}", tries_note(*tries_left))]
     WrongCodeOrIntercepted { tries_left: u32 },
+    /// The code was right, but the TLS key this computer saw is not the server's own: a
+    /// machine in the middle (an intercepting proxy, say) holds the connection. Nothing was
+    /// stored and nothing it saw helps it.
+    #[error("the pairing code is right, but the connection does not end at the Herald server: something between this computer and the server is intercepting it (a TLS-inspecting proxy, say). Nothing was paired; connect from a network without it")]
+    Intercepted,
     /// What the server sees when the client's confirmation does not match.
     #[error("the pairing could not be confirmed: the code is wrong or the connection was tampered with{}", tries_note(*tries_left))]
     NotConfirmed { tries_left: u32 },
@@ -106,7 +111,10 @@ fn tries_note(left: u32) -> String {
 
 impl PairingError {
     pub fn kind(&self) -> crate::ErrorKind {
-        // Every one of these is about the request: a code, a message or a credential.
+        // Every one but interception is about the request: a code, a message or a credential.
+        if *self == PairingError::Intercepted {
+            return crate::ErrorKind::Environment;
+        }
         crate::ErrorKind::Request
     }
 
@@ -256,6 +264,12 @@ pub struct PairReply {
     /// A MAC under the shared key over the transcript and the server's SPKI.
     #[serde(with = "b64")]
     pub server_confirm: Vec<u8>,
+    /// A MAC under the shared key over the transcript without the SPKI: it lets a client with
+    /// the right code tell a machine in the middle (this one matches, the one above does not)
+    /// from a wrong code (neither does). It proves knowledge of the shared key only, which a
+    /// machine in the middle cannot have.
+    #[serde(with = "b64")]
+    pub code_confirm: Vec<u8>,
     /// Tries the code has left after this one. Unauthenticated, and only used for the message.
     pub tries_left: u32,
 }
@@ -364,6 +378,7 @@ impl Credential {
 /// What the SPAKE2 key yields once the transcript is fixed.
 struct Derived {
     server_confirm: [u8; MAC_LEN],
+    code_confirm: [u8; MAC_LEN],
     client_confirm: [u8; MAC_LEN],
     credential: Zeroizing<[u8; 32]>,
 }
@@ -371,6 +386,7 @@ struct Derived {
 impl Drop for Derived {
     fn drop(&mut self) {
         self.server_confirm.zeroize();
+        self.code_confirm.zeroize();
         self.client_confirm.zeroize();
     }
 }
@@ -387,6 +403,18 @@ fn transcript(owner_id: i64, msg_a: &[u8], msg_b: &[u8], spki: &Spki) -> [u8; 32
         h.update(part);
     }
     h.finalize().into()
+}
+
+/// The MAC over the transcript with no TLS key in it: see [`PairReply::code_confirm`].
+fn code_confirm(key: &[u8], owner_id: i64, msg_a: &[u8], msg_b: &[u8]) -> [u8; MAC_LEN] {
+    let unbound = transcript(owner_id, msg_a, msg_b, &[0u8; 32]);
+    let hk = Hkdf::<Sha256>::new(Some(&unbound), key);
+    let mut k = Zeroizing::new([0u8; 32]);
+    let _ = hk.expand(b"herald pairing v1 code confirm", &mut k[..]);
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&k[..]).expect("HMAC takes a key of any length");
+    mac.update(&unbound);
+    mac.finalize().into_bytes().into()
 }
 
 fn derive(key: &[u8], transcript: &[u8; 32]) -> Derived {
@@ -406,6 +434,7 @@ fn derive(key: &[u8], transcript: &[u8; 32]) -> Derived {
     let _ = hk.expand(b"herald owner credential v1", &mut credential[..]);
     Derived {
         server_confirm,
+        code_confirm: [0; MAC_LEN],
         client_confirm,
         credential,
     }
@@ -459,7 +488,10 @@ impl ClientPairing {
         reply: &PairReply,
         seen_spki: &Spki,
     ) -> Result<(Credential, PairFinish), PairingError> {
-        if reply.message.len() != MESSAGE_LEN || reply.server_confirm.len() != MAC_LEN {
+        if reply.message.len() != MESSAGE_LEN
+            || reply.server_confirm.len() != MAC_LEN
+            || reply.code_confirm.len() != MAC_LEN
+        {
             return Err(PairingError::BadMessage);
         }
         let wrong = PairingError::WrongCodeOrIntercepted {
@@ -473,6 +505,10 @@ impl ClientPairing {
         let t = transcript(self.owner_id, &self.message, &reply.message, seen_spki);
         let d = derive(&key, &t);
         if !bool::from(d.server_confirm.ct_eq(&reply.server_confirm[..])) {
+            let code_ok = code_confirm(&key, self.owner_id, &self.message, &reply.message);
+            if bool::from(code_ok.ct_eq(&reply.code_confirm[..])) {
+                return Err(PairingError::Intercepted);
+            }
             return Err(wrong);
         }
         let credential = Credential {
@@ -495,6 +531,7 @@ impl ClientPairing {
 pub(crate) struct ServerSession {
     pub reply_message: Vec<u8>,
     pub server_confirm: [u8; MAC_LEN],
+    pub code_confirm: [u8; MAC_LEN],
     /// SHA-256 of the client confirmation that will complete pairing.
     pub expected_confirm: [u8; 32],
     /// SHA-256 of the credential the client will hold.
@@ -528,6 +565,7 @@ pub(crate) fn server_respond(
         secret: d.credential.clone(),
     };
     Ok(ServerSession {
+        code_confirm: code_confirm(&key, owner_id, client_message, &reply_message),
         reply_message,
         server_confirm: d.server_confirm,
         expected_confirm: Sha256::digest(d.client_confirm).into(),
