@@ -42,6 +42,8 @@ fn export(cfg: &Config) {
         herald_core::Overview,
         herald_core::OptOutEntry,
         herald_core::Invitation,
+        herald_api::ops::OperationTypes,
+        herald_api::Request,
     );
 }
 
