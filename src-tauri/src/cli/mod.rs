@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 pub use args::Cli;
 use args::{
-    BackupArgs, Command, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs, OwnerCommand,
-    RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs, ConnectArgs, OwnerTlsArg,
+    BackupArgs, Command, ConnectArgs, CreateArgs, InitArgs, InviteCommand, KeyCommand, LimitsArgs,
+    OwnerCommand, OwnerTlsArg, RestoreArgs, ServeArgs, SmtpCommand, SmtpSetArgs,
 };
 use clap::error::ErrorKind as ClapKind;
 use herald_api::types::{InvitationId, KeyVersion, OwnerId, OwnerName, RenewInput, TestMailTo};
@@ -146,9 +146,32 @@ fn clap_error(e: clap::Error) -> ExitCode {
 /// `herald invite create`: the words of the command line that name commands, for hints.
 fn command_path() -> String {
     const COMMANDS: &[&str] = &[
-        "init", "smtp", "set", "test", "invite", "create", "list", "show", "resend", "renew",
-        "revoke", "key", "status", "rotate", "retire", "reissue", "limits", "serve", "backup",
-        "restore", "watch", "owner", "add", "remove", "connect", "disconnect",
+        "init",
+        "smtp",
+        "set",
+        "test",
+        "invite",
+        "create",
+        "list",
+        "show",
+        "resend",
+        "renew",
+        "revoke",
+        "key",
+        "status",
+        "rotate",
+        "retire",
+        "reissue",
+        "limits",
+        "serve",
+        "backup",
+        "restore",
+        "watch",
+        "owner",
+        "add",
+        "remove",
+        "connect",
+        "disconnect",
     ];
     let mut path = vec!["herald".to_owned()];
     for a in std::env::args().skip(1) {
@@ -197,7 +220,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 .with_hint(Hint::Disconnect)
                 .into());
             }
-            return Err(CliError::Connected { url: c.url, command });
+            return Err(CliError::Connected {
+                url: c.url,
+                command,
+            });
         }
     }
     match command {
@@ -231,10 +257,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             drop(out);
             serve(Herald::open(opts)?, a)
         }
-        Command::Owner(c) => with_client(
-            opts,
-            |client| async move { owner(&mut out, &client, c).await },
-        ),
+        Command::Owner(c) => {
+            with_client(
+                opts,
+                |client| async move { owner(&mut out, &client, c).await },
+            )
+        }
         Command::Backup(a) => backup(&mut out, &Herald::open(opts)?, a),
         Command::Restore(a) => restore(&mut out, opts, a),
     }
@@ -401,8 +429,15 @@ fn connect(out: &mut impl Write, opts: OpenOptions, a: ConnectArgs) -> Result<()
             "Paired with the Herald server at {} as {} (owner #{}).",
             c.url, c.owner_name, c.owner_id
         )?;
-        writeln!(out, "The server's key is pinned ({}); this computer's credential is in its OS keyring.", herald_core::owner_tls::fingerprint(&c.pin()?))?;
-        writeln!(out, "Every owner command now acts there: try `herald invite list` or `herald watch`.")?;
+        writeln!(
+            out,
+            "The server's key is pinned ({}); this computer's credential is in its OS keyring.",
+            herald_core::owner_tls::fingerprint(&c.pin()?)
+        )?;
+        writeln!(
+            out,
+            "Every owner command now acts there: try `herald invite list` or `herald watch`."
+        )?;
     }
     Ok(())
 }
@@ -418,7 +453,11 @@ fn disconnect(out: &mut impl Write, opts: OpenOptions) -> Result<(), CliError> {
         "Forgot the Herald server at {}; its credential is deleted from this computer's keyring.",
         c.url
     )?;
-    writeln!(out, "To cut this computer off on the server too, run `herald owner remove {}` there.", c.owner_id)?;
+    writeln!(
+        out,
+        "To cut this computer off on the server too, run `herald owner remove {}` there.",
+        c.owner_id
+    )?;
     Ok(())
 }
 
@@ -694,7 +733,11 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             );
         }
         let host = url_host(&general.public_url);
-        Some((identity.server_config(&host)?, identity.spki_sha256(), identity.fingerprint()))
+        Some((
+            identity.server_config(&host)?,
+            identity.spki_sha256(),
+            identity.fingerprint(),
+        ))
     };
     let herald = Arc::new(h);
     let rt = runtime()?;

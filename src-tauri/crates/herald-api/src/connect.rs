@@ -89,14 +89,21 @@ impl Connection {
     /// The client for this connection, with the credential from the keyring.
     pub fn remote(&self, store: Arc<dyn SecretStore>) -> Result<Remote> {
         let credentials = OwnerCredentials::new(store, Keyring::service_from_env());
-        let credential = credentials.get(&self.url).map_err(herald_core::Error::from)?.ok_or_else(|| {
-            ApiError::request(format!(
-                "this computer's credential for {} is missing from the OS keyring",
-                self.url
-            ))
-            .with_hint(herald_core::Hint::Disconnect)
-        })?;
-        Remote::new(&self.url, client_config(PinMode::Pin(self.pin()?)), credential.expose())
+        let credential = credentials
+            .get(&self.url)
+            .map_err(herald_core::Error::from)?
+            .ok_or_else(|| {
+                ApiError::request(format!(
+                    "this computer's credential for {} is missing from the OS keyring",
+                    self.url
+                ))
+                .with_hint(herald_core::Hint::Disconnect)
+            })?;
+        Remote::new(
+            &self.url,
+            client_config(PinMode::Pin(self.pin()?)),
+            credential.expose(),
+        )
     }
 
     /// Forgets the server: the credential leaves the keyring, the file the data folder.
@@ -113,7 +120,9 @@ impl Connection {
 /// `https://host:port` as typed, checked: the owner API speaks only HTTPS to a pairing client.
 pub fn server_url(typed: &str) -> Result<String> {
     let url = reqwest::Url::parse(typed.trim()).map_err(|e| {
-        ApiError::request(format!("{typed:?} is not a server address ({e}); write it as https://HOST:PORT"))
+        ApiError::request(format!(
+            "{typed:?} is not a server address ({e}); write it as https://HOST:PORT"
+        ))
     })?;
     if url.scheme() != "https" || url.host_str().is_none() {
         return Err(ApiError::request(format!(
@@ -121,13 +130,22 @@ pub fn server_url(typed: &str) -> Result<String> {
         )));
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    Ok(format!("https://{}:{port}", url.host_str().unwrap_or_default()))
+    Ok(format!(
+        "https://{}:{port}",
+        url.host_str().unwrap_or_default()
+    ))
 }
 
 /// Pairs this computer as the owner the code names, with the Herald at `url`, and keeps the
 /// credential in `store` and the connection in `data_dir`. On any failure nothing is kept:
 /// not in the keyring, not in the data folder.
-pub async fn pair(url: &str, code: &str, data_dir: &Path, store: Arc<dyn SecretStore>, now: herald_core::Timestamp) -> Result<Connection> {
+pub async fn pair(
+    url: &str,
+    code: &str,
+    data_dir: &Path,
+    store: Arc<dyn SecretStore>,
+    now: herald_core::Timestamp,
+) -> Result<Connection> {
     let url = server_url(url)?;
     let (client, start) = ClientPairing::start(code).map_err(herald_core::Error::from)?;
     let (mode, seen) = PinMode::capture();
@@ -139,9 +157,9 @@ pub async fn pair(url: &str, code: &str, data_dir: &Path, store: Arc<dyn SecretS
         .send()
         .await
         .map_err(|e| remote::unreachable(&url, &e))?;
-    let hello: Hello = remote::answer(&url, hello)
-        .await
-        .and_then(|v| serde_json::from_value(v).map_err(|e| remote::not_herald(&url, &e.to_string())))?;
+    let hello: Hello = remote::answer(&url, hello).await.and_then(|v| {
+        serde_json::from_value(v).map_err(|e| remote::not_herald(&url, &e.to_string()))
+    })?;
     if hello.protocol != PROTOCOL {
         return Err(ApiError::request(format!(
             "the Herald server at {url} (version {}) speaks owner protocol {} and this computer's Herald (version {}) speaks {PROTOCOL}: update the older of the two",
@@ -159,12 +177,16 @@ pub async fn pair(url: &str, code: &str, data_dir: &Path, store: Arc<dyn SecretS
         .lock()
         .map_err(|_| ApiError::environment("the TLS key the server presented was lost"))?
         .ok_or_else(|| remote::not_herald(&url, "no TLS key was seen"))?;
-    let (credential, finish) = client.finish(&reply, &spki).map_err(herald_core::Error::from)?;
+    let (credential, finish) = client
+        .finish(&reply, &spki)
+        .map_err(herald_core::Error::from)?;
 
     // Kept before the server is told, so that a paired server never has a credential this
     // computer lost; taken back out if the last step fails.
     let credentials = OwnerCredentials::new(store, Keyring::service_from_env());
-    credentials.set(&url, &credential).map_err(herald_core::Error::from)?;
+    credentials
+        .set(&url, &credential)
+        .map_err(herald_core::Error::from)?;
     let finished = async {
         let owner = post(&http, &url, "pair/finish", &finish).await?;
         let owner: herald_core::Owner =
@@ -191,7 +213,12 @@ pub async fn pair(url: &str, code: &str, data_dir: &Path, store: Arc<dyn SecretS
     finished
 }
 
-async fn post<T: Serialize>(http: &reqwest::Client, url: &str, path: &str, body: &T) -> Result<serde_json::Value> {
+async fn post<T: Serialize>(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+    body: &T,
+) -> Result<serde_json::Value> {
     let response = http
         .post(format!("{url}/v1/{path}"))
         .json(body)

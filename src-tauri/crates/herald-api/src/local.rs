@@ -8,8 +8,8 @@ use std::sync::Arc;
 use herald_core::mail::TestMail;
 use herald_core::{
     Event, Herald, Invitation, KeyStatus, Limits, ListFilter, ListPage, ListQuery, MailDraft,
-    MailPreview, NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview, ReissueReport,
-    RetireReport, Site, SmtpParams,
+    MailPreview, NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview,
+    ReissueReport, RetireReport, Site, SmtpParams,
 };
 use secrecy::ExposeSecret;
 

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use herald_core::mail::TestMail;
 use herald_core::{
     Event, Invitation, KeyStatus, Limits, ListFilter, ListPage, ListQuery, MailDraft, MailPreview,
-    NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview, ReissueReport, RetireReport, Site,
+    NewInvitations, OptOutEntry, Overview, OwnerInfo, RecipientsPreview, ReissueReport,
+    RetireReport, Site,
 };
 
 use crate::error::{ApiError, Result};

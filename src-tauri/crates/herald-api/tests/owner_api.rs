@@ -48,10 +48,8 @@ impl Server {
             .await
             .unwrap();
         let url = format!("https://{}", listener.local_addr().unwrap());
-        let router = herald_api::http::router(
-            Local::new(herald.clone()),
-            Some(identity.spki_sha256()),
-        );
+        let router =
+            herald_api::http::router(Local::new(herald.clone()), Some(identity.spki_sha256()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(herald_server::run_owner_api(
             listener,
@@ -305,7 +303,10 @@ async fn the_api_refuses_what_it_cannot_trust_and_says_why() {
     assert_eq!(status, 400);
     assert_eq!(body["reason"], "version");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("protocol 1") && message.contains("99"), "{message}");
+    assert!(
+        message.contains("protocol 1") && message.contains("99"),
+        "{message}"
+    );
 
     // An operation that does not exist, an input that does not fit.
     let (status, body) = raw(&server, pin, "/v1/ops/drop_tables", "1", Some(&bearer)).await;

@@ -698,6 +698,7 @@ mod tests {
         let reply = PairReply {
             message: s.reply_message.clone(),
             server_confirm: s.server_confirm.to_vec(),
+            code_confirm: s.code_confirm.to_vec(),
             tries_left: 4,
         };
         let (cred, finish) = client.finish(&reply, &spki).unwrap();
@@ -709,10 +710,26 @@ mod tests {
         let reply = PairReply {
             message: s.reply_message.clone(),
             server_confirm: s.server_confirm.to_vec(),
+            code_confirm: s.code_confirm.to_vec(),
             tries_left: 4,
         };
         assert_eq!(
             client.finish(&reply, &[2u8; 32]).unwrap_err(),
+            PairingError::Intercepted
+        );
+
+        // A wrong code fails both confirmations: the client says so, not "intercepted".
+        let other = PairingCode::generate(5).unwrap();
+        let (client, start) = ClientPairing::start(other.expose().expose_secret()).unwrap();
+        let s = server_respond(5, &code.password()[..], &start.message, &spki).unwrap();
+        let reply = PairReply {
+            message: s.reply_message.clone(),
+            server_confirm: s.server_confirm.to_vec(),
+            code_confirm: s.code_confirm.to_vec(),
+            tries_left: 4,
+        };
+        assert_eq!(
+            client.finish(&reply, &spki).unwrap_err(),
             PairingError::WrongCodeOrIntercepted { tries_left: 4 }
         );
     }
