@@ -80,7 +80,7 @@ for ((start = 0; start < n; start += 500)); do
     "$bin" invite create --from-file "$work/list.txt" >/dev/null
 done
 t0=$(now)
-"$bin" serve --bind 127.0.0.1:0 >"$work/serve.log" &
+"$bin" serve --owner-bind 127.0.0.1:0 --bind 127.0.0.1:0 >"$work/serve.log" &
 pids+=($!)
 until [ "$(grep -c '^outbox: sent' "$work/serve.log" || true)" -ge "$n" ]; do
     if grep -q 'failed\|waiting:' "$work/serve.log"; then

@@ -86,7 +86,7 @@ done
 
 # The site, which also mails them; every mail must be in the sink before the runs start.
 say "$P" "starting herald serve on 127.0.0.1:$port and waiting for $n mails"
-"$bin" serve --bind "127.0.0.1:$port" --trusted-proxy 127.0.0.1 >"$work/serve.log" 2>"$work/serve.err" &
+"$bin" serve --owner-bind 127.0.0.1:0 --bind "127.0.0.1:$port" --trusted-proxy 127.0.0.1 >"$work/serve.log" 2>"$work/serve.err" &
 serve_pid=$!
 pids+=("$serve_pid")
 until [ "$(grep -c '^outbox: sent' "$work/serve.log" || true)" -ge "$n" ]; do

@@ -85,7 +85,7 @@ serve_and_stop() { # LABEL
     local label=$1 port log pid body i rc
     port=$(free_port)
     log="$HERALD_PT_WORK/serve-$label.log"
-    herald serve --bind "127.0.0.1:$port" --trusted-proxy 127.0.0.1 >"$log" 2>&1 &
+    herald serve --owner-bind 127.0.0.1:0 --bind "127.0.0.1:$port" --trusted-proxy 127.0.0.1 >"$log" 2>&1 &
     pid=$!
     wait_port "$port" "$log"
     body=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz") || {
@@ -143,7 +143,7 @@ step_after_reboot() {
 step_wrong_password() {
     local out rc=0
     # With the keyring locked, serve must refuse to start (timeout: in case it does not).
-    out=$(timeout 20 herald serve --bind 127.0.0.1:0 2>&1) || rc=$?
+    out=$(timeout 20 herald serve --owner-bind 127.0.0.1:0 --bind 127.0.0.1:0 2>&1) || rc=$?
     [ "$rc" -eq 1 ] || die "$P" "herald serve with a locked keyring exited with $rc (expected 1): $out"
     case $out in
     "herald: the OS keyring is locked"*) ;;

@@ -61,7 +61,7 @@ site="http://127.0.0.1:$site_port"
 "$bin" smtp set --host 127.0.0.1 --port "$sink_port" --tls none >/dev/null
 "$bin" invite create grace@example.com --role engineer --note "Welcome aboard" >/dev/null
 "$bin" invite create alan@example.com --role analyst >/dev/null
-"$bin" serve --bind "127.0.0.1:$site_port" >"$work/serve.log" 2>&1 &
+"$bin" serve --owner-bind 127.0.0.1:0 --bind "127.0.0.1:$site_port" >"$work/serve.log" 2>&1 &
 pids+=($!)
 wait_port "$site_port" "herald serve" "$work/serve.log"
 i=0
