@@ -2,10 +2,22 @@
 //! makes its pairing code), the server's two pairing steps, checking a credential on every
 //! request, listing and removing. The protocol itself is in `pairing.rs`.
 //!
+//! **What the database holds is no use without the code.** A waiting code's SPAKE2 password
+//! would let whoever holds it pair as that owner, so its row keeps it only sealed with the
+//! pairing key ([`crate::pairing::PairingKey`]), which lives in the OS keyring alone and is made
+//! by the first [`Herald::add_owner`]. Between the two steps of an attempt the row keeps the
+//! SHA-256 of the client confirmation it expects and of the credential: the confirmation is a
+//! MAC under the SPAKE2 session key and the credential 256 bits derived from it, and that key
+//! is never stored (nor is SPAKE2's secret scalar), so neither hash can be inverted or
+//! recomputed from the database. A copy of the database, or a `herald backup`, taken while a
+//! code waits therefore cannot pair, finish an attempt in flight, or yield a credential; nor
+//! can it test guesses at the code offline. If the pairing key leaves the keyring while a code
+//! waits, that code fails with [`PairingError::PairingKeyLost`], which asks for a new one.
+//!
 //! The server keeps no pairing state in memory: what an attempt needs between its two steps
-//! (hashes of the client confirmation it expects and of the credential) sits in the pending
-//! pairing's row. So a restart, or a second process on the same data folder, does not break a
-//! pairing in flight, and the memory of `herald serve` never holds a session key.
+//! sits in the pending pairing's row. So a restart, or a second process on the same data
+//! folder, does not break a pairing in flight, and the memory of `herald serve` never holds a
+//! session key.
 //!
 //! **Cutting off a removed owner at once.** Removal is a commit; every request calls
 //! [`Herald::authenticate`], which reads the owner's row, so the next request is refused. For
@@ -22,8 +34,9 @@ use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::pairing::{
     code_expiry, confirm_matches, server_respond, Credential, PairFinish, PairReply, PairStart,
-    PairingCode, PairingError, Spki, OWNER_API_PORT, PAIRING_TRIES, SESSION_SECS,
+    PairingCode, PairingError, PairingKey, Spki, OWNER_API_PORT, PAIRING_TRIES, SESSION_SECS,
 };
+use crate::secrets::KeyringError;
 use crate::store::owners::{self, OwnerRow};
 use crate::store::Tx;
 use crate::validate::{self, MAX_NAME_LEN};
@@ -88,13 +101,17 @@ impl Herald {
     /// another owner (a second computer, or a new pairing after a removal).
     pub fn add_owner(&self, name: &str) -> Result<NewOwner> {
         let name = validate::text("owner name", name, MAX_NAME_LEN)?;
+        // The keyring first: if it is locked or refuses, nothing is written.
+        let key = self.pairing_key_or_new()?;
+        let key_id = key.key_id();
         let now = self.clock.now();
         let expires_at = code_expiry(now);
         let (id, code) = self.store.write(|tx| {
             owners::sweep_expired(tx, now)?;
             let id = owners::insert(tx, &name, now)?;
             let code = PairingCode::generate(id).map_err(|e| Error::Random(e.to_string()))?;
-            owners::insert_pairing(tx, id, &code.password()[..], expires_at)?;
+            let sealed = key.seal(&code.password(), id, expires_at);
+            owners::insert_pairing(tx, id, &sealed[..], &key_id, expires_at)?;
             Ok((id, code))
         })?;
         Ok(NewOwner {
@@ -154,6 +171,8 @@ impl Herald {
     /// wrong code sees the bad confirmation and never comes back for step 4; a code is locked
     /// after [`PAIRING_TRIES`]. A new start replaces an attempt still in progress.
     pub fn pair_start(&self, start: &PairStart, server_spki: &Spki) -> Result<PairReply> {
+        // Read before the transaction, which must not wait on a keyring.
+        let key = self.pairing_key_if_any()?;
         let now = self.clock.now();
         let id = start.owner_id;
         // The inner Result carries refusals that must still commit (the sweep, the try).
@@ -165,7 +184,11 @@ impl Herald {
             if p.tries >= PAIRING_TRIES {
                 return Ok(Err(PairingError::Locked));
             }
-            let s = match server_respond(id, &p.password, &start.message, server_spki) {
+            // Without the key that sealed it, the row tests nothing: not a try.
+            let Some(password) = unseal(key.as_ref(), &p) else {
+                return Ok(Err(PairingError::PairingKeyLost));
+            };
+            let s = match server_respond(id, &password[..], &start.message, server_spki) {
                 Ok(s) => s,
                 // A malformed message tests no password: not a try.
                 Err(e) => return Ok(Err(e)),
@@ -184,6 +207,7 @@ impl Herald {
     /// Pairing, step 4: checks the client's confirmation. On success the owner keeps the
     /// verifier of its credential and the code is gone; a wrong confirmation counts a try.
     pub fn pair_finish(&self, finish: &PairFinish) -> Result<PairedOwner> {
+        let key = self.pairing_key_if_any()?;
         let now = self.clock.now();
         let id = finish.owner_id;
         let outcome = self.store.write(|tx| {
@@ -191,6 +215,11 @@ impl Herald {
             let Some(p) = owners::pairing(tx, id)? else {
                 return Ok(Err(no_pairing(tx, id)?));
             };
+            // The key went between the two steps: the code fails as it would at step 2,
+            // rather than pairing on the strength of a row whose key is gone.
+            if !key.as_ref().is_some_and(|k| sealed_by(k, &p)) {
+                return Ok(Err(PairingError::PairingKeyLost));
+            }
             let Some(session) = p.session.filter(|s| now - s.started_at <= SESSION_SECS) else {
                 return Ok(Err(PairingError::NoSession));
             };
@@ -242,6 +271,52 @@ impl Herald {
             name: owner.name,
         })
     }
+}
+
+impl Herald {
+    /// The pairing key, made and put in the keyring if there is none (or the entry holds
+    /// something else: the codes it sealed could not work anyway).
+    fn pairing_key_or_new(&self) -> Result<PairingKey> {
+        match self.keyring.pairing_key() {
+            Ok(Some(key)) => return Ok(key),
+            Ok(None) | Err(KeyringError::Corrupt { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let key = PairingKey::generate().map_err(|e| Error::Random(e.to_string()))?;
+        self.keyring.put_pairing_key(&key)?;
+        // Read it back: if another process on this folder made one at the same moment, the
+        // keyring holds one of the two, and every code must be sealed with that one.
+        match self.keyring.pairing_key()? {
+            Some(kept) => Ok(kept),
+            None => Ok(key),
+        }
+    }
+
+    /// The pairing key if the keyring holds one; `None` (the waiting codes fail with
+    /// [`PairingError::PairingKeyLost`]) if it does not, or holds something else. A locked or
+    /// unreachable keyring is its own error, with its usual hints.
+    fn pairing_key_if_any(&self) -> Result<Option<PairingKey>> {
+        match self.keyring.pairing_key() {
+            Ok(key) => Ok(key),
+            Err(KeyringError::Corrupt { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Whether `key` is the one that sealed this pairing's password.
+fn sealed_by(key: &PairingKey, p: &owners::PairingRow) -> bool {
+    key.key_id()[..] == p.pairing_key_id[..]
+}
+
+/// The SPAKE2 password of a waiting code; `None` without the key that sealed it.
+fn unseal(
+    key: Option<&PairingKey>,
+    p: &owners::PairingRow,
+) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+    let key = key.filter(|k| sealed_by(k, p))?;
+    let sealed: &[u8; 32] = p.sealed_password.as_slice().try_into().ok()?;
+    Some(key.seal(sealed, p.owner_id, p.expires_at))
 }
 
 /// Why there is no pending pairing for `id`: no such owner, already paired, or the code ran

@@ -99,6 +99,10 @@ pub enum PairingError {
     NotAuthorized,
     #[error("there is no owner #{0}")]
     NoSuchOwner(i64),
+    /// The key that unlocks waiting codes is gone from the server's keyring (or was replaced):
+    /// no code made before can work again.
+    #[error("this server's pairing key is no longer in its keyring, so the pairing codes it gave out cannot work; ask for a new one")]
+    PairingKeyLost,
 }
 
 fn tries_note(left: u32) -> String {
@@ -127,6 +131,7 @@ impl PairingError {
             | PairingError::Used
             | PairingError::Locked
             | PairingError::NotAuthorized
+            | PairingError::PairingKeyLost
             | PairingError::NotConfirmed { tries_left: 0 }
             | PairingError::WrongCodeOrIntercepted { tries_left: 0 } => Some(Hint::AddOwner),
             PairingError::NoSuchOwner(_) => Some(Hint::ListOwners),
@@ -208,8 +213,12 @@ impl PairingCode {
         SecretString::from(format!("{}-{}-{}", self.owner_id, &s[..5], &s[5..]))
     }
 
-    /// The SPAKE2 password both sides use, and the only form of the code the server keeps:
-    /// HKDF-SHA-256 of the secret, salted with the protocol label, bound to the owner id.
+    /// The SPAKE2 password both sides use: HKDF-SHA-256 of the secret, salted with the
+    /// protocol label, bound to the owner id. Whoever holds it can pair without the code, so
+    /// the server stores it only sealed with its [`PairingKey`].
+    ///
+    /// A deliberately slow KDF would add nothing here: SPAKE2 gives an eavesdropper nothing to
+    /// test guesses against, and the stored form is useless without the keyring's key.
     pub(crate) fn password(&self) -> Zeroizing<[u8; 32]> {
         let hk = Hkdf::<Sha256>::new(Some(LABEL), &self.secret[..]);
         let mut out = Zeroizing::new([0u8; 32]);
@@ -241,6 +250,90 @@ fn normalise(part: &str) -> Result<Zeroizing<Vec<u8>>, PairingError> {
         out.push(c as u8);
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server's pairing key.
+
+const PAIRING_KEY_LEN: usize = 32;
+/// Bytes of [`PairingKey::key_id`] kept beside each sealed password.
+pub(crate) const PAIRING_KEY_ID_LEN: usize = 8;
+
+/// 32 random bytes in the server's keyring (never in the database) that seal the SPAKE2
+/// password of every waiting code: the row keeps `password XOR HMAC-SHA-256(key, "herald
+/// pairing mask v1" ‖ owner id ‖ expires_at)`. Without the key that is 32 bytes of noise, so
+/// a copy of the database or a backup taken while a code waits cannot pair, nor test guesses
+/// at the code offline. Owner ids are never reused and a code's expiry is part of the mask, so
+/// no two codes share a mask. Redacted in `Debug`, wiped when dropped.
+#[derive(Clone)]
+pub struct PairingKey {
+    bytes: Zeroizing<[u8; PAIRING_KEY_LEN]>,
+}
+
+impl std::fmt::Debug for PairingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PairingKey(<redacted>)")
+    }
+}
+
+impl PairingKey {
+    /// A fresh key from the OS CSPRNG.
+    pub(crate) fn generate() -> Result<PairingKey, getrandom::Error> {
+        let mut bytes = Zeroizing::new([0u8; PAIRING_KEY_LEN]);
+        getrandom::fill(&mut bytes[..])?;
+        Ok(PairingKey { bytes })
+    }
+
+    pub(crate) fn to_keyring_text(&self) -> Zeroizing<String> {
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(&self.bytes[..]))
+    }
+
+    pub(crate) fn from_keyring_text(text: &str) -> Option<PairingKey> {
+        let raw = Zeroizing::new(URL_SAFE_NO_PAD.decode(text.trim()).ok()?);
+        let mut bytes = Zeroizing::new([0u8; PAIRING_KEY_LEN]);
+        if raw.len() != PAIRING_KEY_LEN {
+            return None;
+        }
+        bytes.copy_from_slice(&raw);
+        Some(PairingKey { bytes })
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes[..])
+            .expect("HMAC takes a key of any length");
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A public fingerprint stored beside each sealed password, so that a key gone from the
+    /// keyring, or replaced, is told apart from a wrong code.
+    pub(crate) fn key_id(&self) -> [u8; PAIRING_KEY_ID_LEN] {
+        let full = self.mac(&[b"herald pairing key id v1"]);
+        let mut out = [0u8; PAIRING_KEY_ID_LEN];
+        out.copy_from_slice(&full[..PAIRING_KEY_ID_LEN]);
+        out
+    }
+
+    /// Seals a password for the database, or unseals one read from it (XOR is its own
+    /// inverse).
+    pub(crate) fn seal(
+        &self,
+        password: &[u8; 32],
+        owner_id: i64,
+        expires_at: Timestamp,
+    ) -> Zeroizing<[u8; 32]> {
+        let mut mask = Zeroizing::new(self.mac(&[
+            b"herald pairing mask v1",
+            &owner_id.to_be_bytes(),
+            &expires_at.to_be_bytes(),
+        ]));
+        for (m, p) in mask.iter_mut().zip(password) {
+            *m ^= p;
+        }
+        mask
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,6 +767,25 @@ mod tests {
         ] {
             assert_eq!(Credential::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn sealing_hides_the_password_and_only_its_key_opens_it() {
+        let key = PairingKey::generate().unwrap();
+        let other = PairingKey::generate().unwrap();
+        let password = code().password();
+        let sealed = key.seal(&password, 7, 1_000);
+        assert_ne!(&sealed[..], &password[..]);
+        assert_eq!(&key.seal(&sealed, 7, 1_000)[..], &password[..]);
+        // Another key, owner or expiry gives another mask.
+        assert_ne!(&other.seal(&sealed, 7, 1_000)[..], &password[..]);
+        assert_ne!(&key.seal(&password, 8, 1_000)[..], &sealed[..]);
+        assert_ne!(&key.seal(&password, 7, 1_001)[..], &sealed[..]);
+        assert_ne!(key.key_id(), other.key_id());
+        let back = PairingKey::from_keyring_text(&key.to_keyring_text()).unwrap();
+        assert_eq!(back.key_id(), key.key_id());
+        assert!(PairingKey::from_keyring_text("too short").is_none());
+        assert_eq!(format!("{key:?}"), "PairingKey(<redacted>)");
     }
 
     #[test]

@@ -1,14 +1,14 @@
 //! The OS keyring: Secret Service on Linux, Keychain on macOS, Credential Manager on Windows.
-//! It holds the HMAC key versions, the SMTP password and the owner API's TLS key, and on an
-//! owner's computer the credentials it pairs with always-on Heralds; nothing else, and there
-//! is no plaintext fallback: without a keyring Herald refuses to mint links and says how to
-//! fix it.
+//! It holds the HMAC key versions, the SMTP password, the owner API's TLS key and the key that
+//! seals waiting pairing codes ([`crate::pairing::PairingKey`]), and on an owner's computer
+//! the credentials it pairs with always-on Heralds; nothing else, and there is no plaintext
+//! fallback: without a keyring Herald refuses to mint links and says how to fix it.
 //!
-//! Entries are named `<install id>/hmac-key/v<N>`, `<install id>/smtp-password` and
-//! `<install id>/owner-api-tls-key` under one service name, so that two data folders never
-//! share or overwrite each other's keys. An owner credential is named
-//! `owner-credential/<server>` ([`OwnerCredentials`]): it belongs to this user on this computer
-//! and to the server it pairs with, not to any local data folder.
+//! Entries are named `<install id>/hmac-key/v<N>`, `<install id>/smtp-password`,
+//! `<install id>/owner-api-tls-key` and `<install id>/pairing-key` under one service name, so
+//! that two data folders never share or overwrite each other's keys. An owner credential is
+//! named `owner-credential/<server>` ([`OwnerCredentials`]): it belongs to this user on this
+//! computer and to the server it pairs with, not to any local data folder.
 //!
 //! [`Keyring`] names the entries and reads the keys; where the entries live is a
 //! [`SecretStore`]: the OS keyring ([`OsKeyring`], what [`crate::OpenOptions::new`] always
@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::pairing::Credential;
+use crate::pairing::{Credential, PairingKey};
 use crate::token::HmacKey;
 
 pub use memory::{MemoryKeyring, MemoryKeyringFailure};
@@ -191,6 +191,10 @@ impl Keyring {
         format!("{}/owner-api-tls-key", self.install_id)
     }
 
+    fn account_for_pairing_key(&self) -> String {
+        format!("{}/pairing-key", self.install_id)
+    }
+
     fn read(&self, account: &str) -> Result<Option<SecretString>, KeyringError> {
         self.store.get(&self.service, account)
     }
@@ -246,6 +250,26 @@ impl Keyring {
     /// Forgets the owner API's key: the next start makes a new one, and every owner pairs again.
     pub fn delete_owner_api_tls_key(&self) -> Result<(), KeyringError> {
         self.delete(&self.account_for_owner_api_tls())
+    }
+
+    /// The key that seals waiting pairing codes, made by the first `add_owner`.
+    pub fn pairing_key(&self) -> Result<Option<PairingKey>, KeyringError> {
+        let account = self.account_for_pairing_key();
+        match self.read(&account)? {
+            None => Ok(None),
+            Some(text) => PairingKey::from_keyring_text(text.expose_secret())
+                .map(Some)
+                .ok_or(KeyringError::Corrupt { what: account }),
+        }
+    }
+
+    pub fn put_pairing_key(&self, key: &PairingKey) -> Result<(), KeyringError> {
+        self.write(&self.account_for_pairing_key(), &key.to_keyring_text())
+    }
+
+    /// Removing it makes every waiting code unusable (each fails asking for a new one).
+    pub fn delete_pairing_key(&self) -> Result<(), KeyringError> {
+        self.delete(&self.account_for_pairing_key())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `owners` and `owner_pairings` tables: who may drive this Herald from another computer,
-//! and the codes waiting to let one in. Only verifiers are stored (see schema V9).
+//! and the codes waiting to let one in. Only verifiers, and passwords sealed with a key kept in
+//! the keyring, are stored (see schema V9).
 
 use rusqlite::{params, OptionalExtension};
 
@@ -99,8 +100,11 @@ pub fn touch(tx: &Tx<'_>, id: i64, now: Timestamp) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairingRow {
     pub owner_id: i64,
-    /// The SPAKE2 password derived from the code (never the code).
-    pub password: Vec<u8>,
+    /// The SPAKE2 password derived from the code, sealed with the pairing key (never the
+    /// code, never the password itself).
+    pub sealed_password: Vec<u8>,
+    /// The fingerprint of the pairing key that sealed it.
+    pub pairing_key_id: Vec<u8>,
     pub expires_at: Timestamp,
     pub tries: u32,
     pub session: Option<Session>,
@@ -117,13 +121,15 @@ pub struct Session {
 pub fn insert_pairing(
     tx: &Tx<'_>,
     owner_id: i64,
-    password: &[u8],
+    sealed_password: &[u8],
+    pairing_key_id: &[u8],
     expires_at: Timestamp,
 ) -> Result<()> {
     exec(
         tx,
-        "INSERT INTO owner_pairings (owner_id, password, expires_at) VALUES (?1, ?2, ?3)",
-        params![owner_id, password, expires_at],
+        "INSERT INTO owner_pairings (owner_id, sealed_password, pairing_key_id, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![owner_id, sealed_password, pairing_key_id, expires_at],
     )
     .map(drop)
     .or_db(tx)
@@ -132,12 +138,12 @@ pub fn insert_pairing(
 pub fn pairing(tx: &Tx<'_>, owner_id: i64) -> Result<Option<PairingRow>> {
     row(
         tx,
-        "SELECT owner_id, password, expires_at, tries, session_started_at, session_confirm,
-                session_credential
+        "SELECT owner_id, sealed_password, pairing_key_id, expires_at, tries,
+                session_started_at, session_confirm, session_credential
          FROM owner_pairings WHERE owner_id = ?1",
         [owner_id],
         |r| {
-            let session = match (r.get(4)?, r.get(5)?, r.get(6)?) {
+            let session = match (r.get(5)?, r.get(6)?, r.get(7)?) {
                 (Some(started_at), Some(confirm), Some(credential)) => Some(Session {
                     started_at,
                     confirm,
@@ -147,9 +153,10 @@ pub fn pairing(tx: &Tx<'_>, owner_id: i64) -> Result<Option<PairingRow>> {
             };
             Ok(PairingRow {
                 owner_id: r.get(0)?,
-                password: r.get(1)?,
-                expires_at: r.get(2)?,
-                tries: r.get(3)?,
+                sealed_password: r.get(1)?,
+                pairing_key_id: r.get(2)?,
+                expires_at: r.get(3)?,
+                tries: r.get(4)?,
                 session,
             })
         },

@@ -179,9 +179,11 @@ ALTER TABLE invitations DROP COLUMN code_failures;
 "#;
 
 /// Owners' computers that act through an always-on Herald (`herald serve`), and the pairing
-/// codes that let one in. Neither table holds a code or a credential: a pending pairing keeps
-/// the SPAKE2 password derived from its code (deleted on use or expiry), and an owner the
-/// SHA-256 of its credential. Ids are AUTOINCREMENT so that a removed owner's id is never
+/// codes that let one in. Neither table holds a code, a credential, or anything that pairs
+/// without them: a pending pairing keeps the SPAKE2 password derived from its code sealed with
+/// the pairing key, which lives only in the OS keyring (see `pairing::PairingKey`), and the
+/// fingerprint of that key (deleted on use or expiry); an owner keeps the SHA-256 of its
+/// credential. Ids are AUTOINCREMENT so that a removed owner's id is never
 /// given to another: audit lines and old credentials keep naming the one they meant. A removed
 /// owner keeps its row (name, dates) for the audit, without its verifier.
 const V9: &str = r#"
@@ -196,10 +198,12 @@ CREATE TABLE owners (
 ) STRICT;
 
 -- One pending pairing per owner. The session_* columns hold the attempt in progress between
--- its two steps: hashes of what the client must send and of the credential it will hold.
+-- its two steps: hashes of what the client must send and of the credential it will hold
+-- (neither can be recomputed without the session key, which is never stored).
 CREATE TABLE owner_pairings (
     owner_id            INTEGER PRIMARY KEY REFERENCES owners(id) ON DELETE CASCADE,
-    password            BLOB    NOT NULL CHECK (length(password) = 32),
+    sealed_password     BLOB    NOT NULL CHECK (length(sealed_password) = 32),
+    pairing_key_id      BLOB    NOT NULL CHECK (length(pairing_key_id) = 8),
     expires_at          INTEGER NOT NULL,
     tries               INTEGER NOT NULL DEFAULT 0,
     session_started_at  INTEGER,
