@@ -857,9 +857,8 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
     let addr = line
         .split("http://")
         .nth(1)
@@ -871,9 +870,17 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
+    let read = s.read_to_string(&mut resp);
     child.kill().unwrap();
-    child.wait().unwrap();
+    let out = child.wait_with_output().unwrap();
+    if let Err(e) = read {
+        let mut rest = String::new();
+        let _ = stdout.read_to_string(&mut rest);
+        panic!(
+            "no answer from {addr} ({e}); serve said: {line}{rest}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     assert!(resp.contains("\"status\":\"ok\""), "{resp}");
 
