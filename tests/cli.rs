@@ -164,7 +164,13 @@ fn commands_before_init_say_how_to_start_and_write_nothing() {
         &["invite", "create", "ada@example.com"],
         &["key", "status"],
         &["smtp", "set", "--host", "localhost", "--tls", "none"],
-        &["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--owner-bind",
+            "127.0.0.1:0",
+        ],
     ] {
         assert_refused(&env.run(args), "herald init --team", args);
     }
@@ -764,7 +770,13 @@ fn a_kill_mid_batch_loses_nothing() {
 
     // Serve until some mail has gone out, then kill -9: no chance to tidy up.
     let mut serve = env
-        .cmd(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"])
+        .cmd(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--owner-bind",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -783,7 +795,13 @@ fn a_kill_mid_batch_loses_nothing() {
 
     // Start again: everything left is mailed, the interrupted one perhaps twice.
     let mut serve = env
-        .cmd(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"])
+        .cmd(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--owner-bind",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -851,7 +869,13 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
     let env = Env::new("cli");
     env.init();
     let mut child = env
-        .cmd(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"])
+        .cmd(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--owner-bind",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -914,7 +938,13 @@ struct Serving(std::process::Child);
 impl Serving {
     fn start(env: &Env) -> Serving {
         let mut child = env
-            .cmd(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"])
+            .cmd(&[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--owner-bind",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

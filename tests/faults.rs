@@ -32,11 +32,17 @@ impl Env {
     /// `herald serve` on a free port, its stdout (flushed line by line) going to `log`.
     fn serve(&self, log: &Path) -> Child {
         let out = std::fs::File::create(log).unwrap();
-        self.cmd(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"])
-            .stdout(out)
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap()
+        self.cmd(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--owner-bind",
+            "127.0.0.1:0",
+        ])
+        .stdout(out)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
     }
 
     fn list(&self) -> Vec<Value> {
@@ -557,7 +563,13 @@ fn a_keyring_locked_mid_run_holds_mail_back_and_loses_nothing() {
         "{stderr}"
     );
     assert!(!env.list().iter().any(|i| i["email"] == "grace@example.com"));
-    let out = env.run(&["serve", "--bind", "127.0.0.1:0", "--owner-bind", "127.0.0.1:0"]);
+    let out = env.run(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--owner-bind",
+        "127.0.0.1:0",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
