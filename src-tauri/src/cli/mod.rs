@@ -698,6 +698,8 @@ async fn owner(out: &mut impl Write, h: &Client, c: OwnerCommand) -> Result<(), 
 }
 
 fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
+    // First, so that the warnings below reach stderr.
+    serve_log();
     // Read the keys now, so a locked or missing keyring is reported at start, not at the first
     // invitee's click.
     let keys = h.key_status()?;
@@ -712,12 +714,7 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             .map_err(herald_core::Error::from)?,
     };
     // The window's setting, and any given here.
-    let mut trusted_proxies = site.trusted_proxy_ips();
-    for ip in a.trusted_proxies {
-        if !trusted_proxies.contains(&ip) {
-            trusted_proxies.push(ip);
-        }
-    }
+    let config = herald_server::Service::config(&h, &a.trusted_proxies)?;
     // The owner API: its own address, never the site's, and TLS with Herald's own key unless
     // a proxy on this machine terminates it.
     let plain_owner_api = a.owner_tls == OwnerTlsArg::None;
@@ -741,7 +738,6 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
     };
     let herald = Arc::new(h);
     let rt = runtime()?;
-    serve_log();
     rt.block_on(async move {
         let listener = herald_server::bind(bind).await?;
         let addr = listener.local_addr().map_err(herald_server::ServeError::Io)?;
@@ -773,18 +769,9 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
         });
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        };
         let wake = Arc::new(tokio::sync::Notify::new());
-        let outbox = tokio::spawn(herald_core::mail::run_outbox(
-            herald.clone(),
-            wake.clone(),
-            stop_rx.clone(),
-            |e| tracing::info!("{}", outbox_line(&e)),
-        ));
-        let config = herald_server::SiteConfig { trusted_proxies };
-        let local = Local::new(herald.clone()).on_change(Arc::new(move || wake.notify_one()));
+        let owner_wake = wake.clone();
+        let local = Local::new(herald.clone()).on_change(Arc::new(move || owner_wake.notify_one()));
         let (tls, spki) = match identity {
             Some((tls, spki, _)) => (Some(tls), Some(spki)),
             None => (None, None),
@@ -794,12 +781,19 @@ fn serve(h: Herald, a: ServeArgs) -> Result<(), CliError> {
             tls,
             herald_api::http::router(local, spki),
             config.clone(),
-            stopped(stop_rx.clone()),
+            herald_server::stopped(stop_rx.clone()),
         ));
-        let events: herald_server::Events = Arc::new(|e| tracing::info!("{}", site_line(&e)));
-        let served =
-            herald_server::run(listener, herald, config, events, stopped(stop_rx.clone())).await;
-        let _ = outbox.await;
+        // The outbox and the site, as the window runs them.
+        let served = herald_server::Service {
+            herald,
+            site: Some(listener),
+            config,
+            wake,
+            on_outbox: Arc::new(|e| tracing::info!("{}", outbox_line(&e))),
+            on_site: Arc::new(|e| tracing::info!("{}", site_line(&e))),
+        }
+        .run(stop_rx)
+        .await;
         let owner_served = owner_api.await;
         served?;
         if let Ok(r) = owner_served {

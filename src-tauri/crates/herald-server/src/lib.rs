@@ -15,6 +15,7 @@ mod conn;
 mod hardening;
 mod owner;
 mod pages;
+mod service;
 
 use std::future::Future;
 use std::io;
@@ -44,6 +45,7 @@ pub use owner::{
     OWNER_MAX_BODY,
 };
 use pages::Page;
+pub use service::{stopped, OutboxEvents, Service};
 
 /// The largest form body accepted; every real form is far smaller.
 const MAX_BODY: usize = 4 * 1024;
