@@ -9,5 +9,7 @@ mod common;
 mod cli;
 // Crashes and a locked keyring.
 mod faults;
+// Remote mode: two Herald processes, a server and an owner's computer paired with it.
+mod remote;
 // A full disk and a read-only data folder (Linux only).
 mod storage;
