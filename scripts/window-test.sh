@@ -4,7 +4,8 @@
 # private D-Bus session), a real SMTP server (Postfix's smtp-sink) and a real browser for the
 # invitee (Debian's chromium). From first launch: the setup, an invitation, the mail, Accept in
 # chromium, and the row turning "accepted" in the window without a reload; then the main
-# screens are photographed in light and dark.
+# screens are photographed in light and dark. Last, a second window on a fresh data folder
+# pairs with a `herald serve` of its own (tests/window/connected.test.mjs).
 # Usage: scripts/window-test.sh [HERALD_BIN]   (builds the debug binary if none is given)
 # Screenshots: $(cargo target dir)/window-test/*.png; HERALD_SHOTS=DIR puts them elsewhere
 # (scripts/screenshots.sh uses that to refresh docs/screenshots).
@@ -103,4 +104,24 @@ say "$P" "testing $bin on display :$display (smtp-sink on 127.0.0.1:$sink_port)"
 run_tests first-run.test.mjs
 # The same data folder in dark mode: WebKitGTK follows the GTK theme's dark variant.
 run_tests screens-dark.test.mjs GTK_THEME=Adwaita:dark
+
+# An always-on Herald for the connected window: its own data folder, keyring service and
+# smtp-sink; the test starts and stops `herald serve` itself.
+server_sink_port=$(free_port)
+start_smtp_sink "$work/server-mail" "$server_sink_port" "$work/server-sink.log"
+pids+=("$SMTP_SINK_PID")
+wait_port "$server_sink_port" smtp-sink "$work/server-sink.log"
+server_site_port=$(free_port)
+server_owner_port=$(free_port)
+server_env=(HERALD_DATA_DIR="$work/server" HERALD_KEYRING_SERVICE="herald-window-server-$$")
+env "${server_env[@]}" "$bin" init --team "Analytical Engines" --owner-name "Charles Babbage" \
+    --from invites@example.com --public-url "http://127.0.0.1:$server_site_port" >/dev/null
+env "${server_env[@]}" "$bin" smtp set --host 127.0.0.1 --port "$server_sink_port" --tls none >/dev/null
+export HERALD_SERVER_DIR="$work/server" HERALD_SERVER_SERVICE="herald-window-server-$$" \
+    HERALD_SERVER_SITE_PORT="$server_site_port" HERALD_SERVER_OWNER_PORT="$server_owner_port" \
+    HERALD_SERVER_MAIL_DIR="$work/server-mail"
+# The window (through tauri-driver) gets an empty data folder and a keyring service of its own.
+mkdir -p "$work/client"
+run_tests connected.test.mjs HERALD_DATA_DIR="$work/client" \
+    HERALD_KEYRING_SERVICE="herald-window-client-$$" XDG_CONFIG_HOME="$work/client-config"
 say "$P" "ok; screenshots in $shots"

@@ -6,30 +6,14 @@
 // Naming the app's commands here makes Tauri check every call against the capabilities:
 // without an app manifest, any command would be callable from any webview.
 const COMMANDS: &[&str] = &[
+    "call",
     "app_info",
     "setup_status",
     "save_general",
-    "save_smtp",
-    "send_test_mail",
+    "connect",
+    "disconnect",
     "check_site",
-    "prepare_key",
-    "check_recipients",
-    "preview_mail",
-    "create_invitations",
-    "list_invitations",
-    "invitation_detail",
-    "resend",
-    "renew",
-    "revoke",
-    "overview",
-    "opt_outs",
     "export_members",
-    "limits",
-    "set_limits",
-    "site_settings",
-    "set_site",
-    "key_status",
-    "rotate_key",
     "quit",
 ];
 

@@ -26,7 +26,11 @@ const version = /\[workspace\.package\][^[]*?\nversion = "([^"]+)"/.exec(cargo)?
 const { browser, w } = windowForTests();
 
 test('first launch: the setup takes a new owner to a working Herald', async () => {
-  // A blank data folder opens on the setup, not on an empty table.
+  // A blank data folder asks where Herald lives, then opens on the setup, not on an empty
+  // table.
+  await (await browser.$('#choose-server')).waitForDisplayed({ timeout: 10_000 });
+  await w.shot('welcome');
+  await w.click('#choose-here');
   await w.fill('#team', 'Rocket Team');
   await w.fill('#owner-name', 'Ada Lovelace');
   await w.fill('#from', 'invites@example.com');

@@ -11,6 +11,7 @@ import type { KeyStatus } from '../src/bindings/KeyStatus';
 import type { LiveEvent } from '../src/bindings/LiveEvent';
 import type { ListQuery } from '../src/bindings/ListQuery';
 import type { MailDraft } from '../src/bindings/MailDraft';
+import type { OwnerInfo } from '../src/bindings/OwnerInfo';
 import type { RecipientCheck } from '../src/bindings/RecipientCheck';
 import type { SetupStatus } from '../src/bindings/SetupStatus';
 import type { SmtpInput } from '../src/bindings/SmtpInput';
@@ -57,8 +58,8 @@ const invitations: Invitation[] = scenario === 'main' ? makeInvitations(Number(p
 const fresh = scenario === 'fresh';
 
 let status: SetupStatus = fresh
-  ? { general: null, smtp: null, smtp_ports: PORTS, key: null, keyring_problem: null, site: { state: 'not-started' }, outbox: 'not-started' }
-  : { general, smtp, smtp_ports: PORTS, key: keys, keyring_problem: null, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active' };
+  ? { general: null, smtp: null, smtp_ports: PORTS, key: null, keyring_problem: null, site: { state: 'not-started' }, outbox: 'not-started', server: null, server_problem: null }
+  : { general, smtp, smtp_ports: PORTS, key: keys, keyring_problem: null, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active', server: null, server_problem: null };
 
 const reject = (message: string, kind: 'request' | 'environment' = 'request') => Promise.reject({ kind, message });
 
@@ -115,12 +116,25 @@ This mail was sent to you alone by Herald for Ada Lovelace.
 Nobody else has this link: please do not forward it.`;
 }
 
+let owners: OwnerInfo[] =
+  scenario === 'main'
+    ? [{ id: 1, name: 'Ada Lovelace', added_at: NOW - 20 * 86400, paired: true, paired_at: NOW - 20 * 86400, last_seen_at: NOW - 120, pairing_expires_at: null }]
+    : [];
+
 const slow = <T>(v: T, ms = 350) => new Promise<T>((r) => setTimeout(() => r(v), ms));
 
 (globalThis as { isTauri?: boolean }).isTauri = true;
 mockIPC(
-  (cmd, raw) => {
-    const args = (raw ?? {}) as Record<string, unknown>;
+  (command, raw) => {
+    // An owner operation arrives as `call` with `{ request: { op, input } }`: answered by its
+    // operation's name, with its input as the arguments.
+    let cmd = command;
+    let args = (raw ?? {}) as Record<string, unknown>;
+    if (cmd === 'call') {
+      const request = args['request'] as { op: string; input: Record<string, unknown> | null };
+      cmd = request.op;
+      args = request.input ?? {};
+    }
     switch (cmd) {
       case 'app_info':
         return { name: 'Herald', version: '0.4.0', data_dir: '/home/ada/.local/share/app.herald.desktop' };
@@ -132,9 +146,9 @@ mockIPC(
         status = { ...status, general: { ...general, ...input, reply_to: null }, site: { state: 'serving', address: '127.0.0.1:8750' }, outbox: 'active' };
         return status.general;
       }
-      case 'save_smtp': {
+      case 'set_smtp': {
         // As Rust answers: a Gmail server is named for the copies it keeps in Sent.
-        const input = args['input'] as SmtpInput;
+        const input = args as unknown as SmtpInput;
         const saved: SmtpView = {
           ...smtp,
           host: input.host,
@@ -152,7 +166,7 @@ mockIPC(
             reject('the SMTP server smtp.analytical.org:587 refused the login (535 5.7.8 Authentication failed): check the user name and the password', 'environment'),
           );
         return slow({ server: 'smtp.analytical.org:587', to: args['to'], message_id: '<t1@analytical.org>', reply: '250 2.0.0 Ok: queued as 4Fz9KQ1mVbz3' });
-      case 'prepare_key':
+      case 'ensure_key':
         if (fail)
           return reject('the OS keyring is locked: unlock it (log in to the desktop session, or run gnome-keyring-daemon --unlock) and try again', 'environment');
         status = { ...status, key: keys };
@@ -166,13 +180,13 @@ mockIPC(
         return slow({ entries, ready: entries.filter((e) => e.verdict.kind === 'ready').length, max_batch: 500 }, 120);
       }
       case 'preview_mail': {
-        const d = args['draft'] as MailDraft;
+        const d = args as unknown as MailDraft;
         if (d.expires && !/^\d+\s*[mhdw]$/.test(d.expires.trim()))
           return reject(`"${d.expires}" is not a duration: use a number and a unit, like 90m, 12h, 7d or 2w`);
         return { from: 'Ada Lovelace <invites@analytical.org>', reply_to: null, subject: 'Ada Lovelace invited you to join Analytical Engines', text: mailText(d), expires_at: NOW + 7 * 86400 };
       }
       case 'create_invitations': {
-        const n = (args['input'] as { recipients: string[] }).recipients.length;
+        const n = (args as unknown as { recipients: string[] }).recipients.length;
         setTimeout(() => {
           for (let i = 1; i <= Math.min(n, 3); i++)
             void emit('live', { kind: 'sent', id: 1000 + i, email: `x${i}@example.com`, done: i, total: n } satisfies LiveEvent);
@@ -180,7 +194,7 @@ mockIPC(
         return Array.from({ length: n }, (_, i) => ({ ...makeInvitations(1)[0], id: 1000 + i }));
       }
       case 'list_invitations':
-        return slow(listPage(invitations, args['query'] as ListQuery), 60);
+        return slow(listPage(invitations, args as unknown as ListQuery), 60);
       case 'invitation_detail': {
         const inv = invitations.find((r) => r.id === args['id']);
         if (!inv) return reject(`there is no invitation #${String(args['id'])}`);
@@ -193,7 +207,7 @@ mockIPC(
         return inv ? { ...inv } : reject('there is no such invitation');
       }
       case 'overview':
-        return overviewOf(invitations, Number(args['utcOffsetSecs'] ?? 0));
+        return overviewOf(invitations, Number(args['utc_offset_secs'] ?? 0));
       case 'opt_outs':
         return scenario === 'main'
           ? [
@@ -206,15 +220,26 @@ mockIPC(
       case 'limits':
         return { per_day: 3, per_month: 5 };
       case 'set_limits':
-        return args['limits'];
+        return args;
       case 'site_settings':
         return { bind: '127.0.0.1:8750', trusted_proxies: ['127.0.0.1'] };
       case 'set_site':
-        return { bind: args['bind'], trusted_proxies: args['trustedProxies'] };
+        return { bind: args['bind'], trusted_proxies: args['trusted_proxies'] };
       case 'key_status':
         return keys;
       case 'rotate_key':
         return keys;
+      case 'owners':
+        return owners;
+      case 'add_owner': {
+        const id = owners.length + 1;
+        const name = String(args['name'] ?? '');
+        owners = [...owners, { id, name, added_at: NOW, paired: false, paired_at: null, last_seen_at: null, pairing_expires_at: NOW + 900 }];
+        return { id, name, code: `${id}-K7M3Q-9TXWD`, expires_at: NOW + 900, url: 'https://herald.analytical.org:8751' };
+      }
+      case 'remove_owner':
+        owners = owners.filter((o) => o.id !== args['id']);
+        return null;
       case 'quit':
         return null;
       default:

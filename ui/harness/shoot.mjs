@@ -74,6 +74,9 @@ for (const scheme of ['light', 'dark']) {
 
   // First run, empty
   await p.goto(`${base}?scenario=fresh&fail=1`);
+  await p.waitForSelector('#choose-here');
+  await shot(p, '00-welcome', scheme);
+  await p.click('#choose-here');
   await p.waitForSelector('#team');
   await shot(p, '01-setup', scheme);
   await p.fill('#team', 'Analytical Engines');
@@ -103,6 +106,7 @@ for (const scheme of ['light', 'dark']) {
 
   // Setup that works
   await p.goto(`${base}?scenario=fresh`);
+  await p.click('#choose-here');
   await p.waitForSelector('#team');
   await p.fill('#team', 'Analytical Engines');
   await p.fill('#owner-name', 'Ada Lovelace');

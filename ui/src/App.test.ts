@@ -16,13 +16,15 @@ const READY: SetupStatus = {
   keyring_problem: null,
   site: { state: 'serving', address: '127.0.0.1:8750' },
   outbox: 'active',
+  server: null,
+  server_problem: null,
 };
 
 function backend(status: SetupStatus) {
   return installIpc({
     app_info: () => ({ name: 'Herald', version: '1.0.0', data_dir: '/tmp/herald' }),
     setup_status: () => status,
-    list_invitations: (a) => pageFor(a['query'] as ListQuery, 3, COUNTS),
+    list_invitations: (a) => pageFor(a as unknown as ListQuery, 3, COUNTS),
     check_recipients: () => ({ entries: [], ready: 0, max_batch: 500 }),
     preview_mail: () => Promise.reject({ kind: 'request', message: 'x' }),
   });

@@ -1,59 +1,110 @@
-//! The window's commands: each one takes typed input, calls one core function on the blocking
-//! pool (SQLite and the keyring block), and returns a typed answer or a [`CommandError`] whose
-//! message says what to do. No rule lives here; `herald_core` has them all.
+//! The window's commands. Every owner operation crosses the bridge through one command,
+//! [`call`], which takes a [`Request`] (the operations are declared once, in `herald_api`) and
+//! runs it wherever this computer's Herald lives: in-process over the data folder, or on the
+//! always-on Herald it is paired with. The few commands beside it are the window's own: the
+//! first-run setup's status and first step, pairing, the reachability check, the members file
+//! dialog, and quitting. No rule lives here; `herald_core` has them all.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use herald_core::mail::TestMail;
-use herald_core::{
-    Herald, Hint, InitParams, Invitation, KeyStatus, Limits, ListPage, ListQuery, MailDraft,
-    MailPreview, NewInvitations, OpenOptions, OptOutEntry, Overview, RecipientsPreview, SmtpParams,
-};
-use secrecy::ExposeSecret;
+use herald_api::types::{SmtpPorts, SmtpView};
+use herald_api::{ApiError, Client, Connection, Local, Request};
+use herald_core::secrets::SecretStore;
+use herald_core::{Herald, Hint, InitParams, OpenOptions};
 use tauri::{AppHandle, Emitter, State};
 
 use super::contract::{
-    AppInfo, CommandError, ErrorKind, GeneralInput, InvitationDetail, InviteInput, LiveEvent,
-    OutboxState, SetupStatus, SiteCheck, SiteState, SmtpInput, SmtpPorts, SmtpView,
+    AppInfo, CommandError, ConnectInput, ErrorKind, GeneralInput, LiveEvent, OutboxState,
+    ServerView, SetupStatus, SiteCheck, SiteState,
 };
 
-/// What the commands share: the data folder, and once it is set up, the open core.
+/// What the commands share: the data folder, and once it is set up, the open core or the
+/// paired server.
 pub struct Backend {
     pub data_dir: PathBuf,
+    /// The OS keyring: the data folder's keys, or this computer's credential for its server.
+    keyring: Arc<dyn SecretStore>,
     herald: Mutex<Option<Arc<Herald>>>,
+    server: Mutex<Option<Paired>>,
     pub wake: Arc<tokio::sync::Notify>,
     pub site: Mutex<SiteState>,
     pub outbox: Mutex<OutboxState>,
 }
 
+/// This computer's pairing with an always-on Herald, and the client that acts there.
+#[derive(Clone)]
+pub struct Paired {
+    pub connection: Connection,
+    pub client: Arc<Client>,
+}
+
 impl Backend {
     /// Opens the data folder if it is set up; a folder that is not stays closed until the
-    /// setup's first step.
+    /// setup's first step. A folder that holds a connection opens nothing here: the server
+    /// holds the data.
     pub fn new(data_dir: PathBuf) -> Backend {
-        let herald = OpenOptions::new(Some(data_dir.clone()))
-            .and_then(Herald::open)
-            .ok()
-            .map(Arc::new);
-        Backend {
+        let opts = OpenOptions::new(Some(data_dir.clone()));
+        let keyring = match &opts {
+            Ok(o) => o.keyring.clone(),
+            Err(_) => herald_core::secrets::OsKeyring::shared(),
+        };
+        let connection = Connection::load(&data_dir).ok().flatten();
+        let herald = match (connection.is_some(), opts) {
+            (false, Ok(opts)) => Herald::open(opts).ok().map(Arc::new),
+            _ => None,
+        };
+        let backend = Backend {
             data_dir,
+            keyring,
             herald: Mutex::new(herald),
+            server: Mutex::new(None),
             wake: Arc::new(tokio::sync::Notify::new()),
             site: Mutex::new(SiteState::NotStarted),
             outbox: Mutex::new(OutboxState::NotStarted),
+        };
+        if let Some(c) = connection {
+            // A credential missing from the keyring is reported by `setup_status`.
+            let _ = backend.pair_with(c);
         }
+        backend
     }
 
     pub fn herald(&self) -> Option<Arc<Herald>> {
         lock(&self.herald).clone()
     }
 
-    fn require(&self) -> Result<Arc<Herald>, CommandError> {
-        self.herald().ok_or_else(|| CommandError {
-            kind: ErrorKind::Request,
-            message: "Herald is not set up yet".to_owned(),
-            hint: super::hints::words(Hint::RunInit),
-        })
+    pub fn paired(&self) -> Option<Paired> {
+        lock(&self.server).clone()
+    }
+
+    fn pair_with(&self, connection: Connection) -> Result<Paired, ApiError> {
+        let remote = connection.remote(self.keyring.clone())?;
+        let paired = Paired {
+            connection,
+            client: Arc::new(Client::Remote(remote)),
+        };
+        *lock(&self.server) = Some(paired.clone());
+        Ok(paired)
+    }
+
+    /// Where the operations run: the paired server, or this data folder.
+    fn client(&self) -> Result<Arc<Client>, CommandError> {
+        if let Some(p) = self.paired() {
+            return Ok(p.client);
+        }
+        if let Ok(Some(c)) = Connection::load(&self.data_dir) {
+            // Paired, but the credential could not be read when the window opened.
+            return Err(CommandError::from(
+                ApiError::environment(format!(
+                    "this computer's credential for {} could not be read from the OS keyring",
+                    c.url
+                ))
+                .with_hint(Hint::Disconnect),
+            ));
+        }
+        let h = self.herald().ok_or_else(not_set_up)?;
+        Ok(Arc::new(Client::Local(Local::new(h))))
     }
 }
 
@@ -63,30 +114,32 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl CommandError {
-    /// A core error's kind, message and hint, the hint in the window's words.
-    fn new(kind: herald_core::ErrorKind, message: String, hint: Option<Hint>) -> CommandError {
-        let kind = match kind {
+impl From<herald_core::Error> for CommandError {
+    fn from(e: herald_core::Error) -> CommandError {
+        CommandError::from(ApiError::from(e))
+    }
+}
+
+impl From<ApiError> for CommandError {
+    /// The kind, message and hint, the hint in the window's words, wherever the operation ran.
+    fn from(e: ApiError) -> CommandError {
+        let kind = match e.kind {
             herald_core::ErrorKind::Request => ErrorKind::Request,
             herald_core::ErrorKind::Environment => ErrorKind::Environment,
         };
         CommandError {
             kind,
-            message,
-            hint: hint.and_then(super::hints::words),
+            message: e.message,
+            hint: e.hint.and_then(super::hints::words),
         }
     }
 }
 
-impl From<herald_core::Error> for CommandError {
-    fn from(e: herald_core::Error) -> CommandError {
-        CommandError::new(e.kind(), e.to_string(), e.hint())
-    }
-}
-
-impl From<herald_core::mail::TestMailError> for CommandError {
-    fn from(e: herald_core::mail::TestMailError) -> CommandError {
-        CommandError::new(e.kind(), e.to_string(), e.hint())
+fn not_set_up() -> CommandError {
+    CommandError {
+        kind: ErrorKind::Request,
+        message: "Herald is not set up yet".to_owned(),
+        hint: super::hints::words(Hint::RunInit),
     }
 }
 
@@ -107,19 +160,28 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| environment(format!("Herald's background task failed ({e}); try again")))?
 }
 
-/// Core work on the open data folder.
-async fn with_herald<T: Send + 'static>(
-    state: &Backend,
-    f: impl FnOnce(&Herald) -> Result<T, herald_core::Error> + Send + 'static,
-) -> Result<T, CommandError> {
-    let h = state.require()?;
-    blocking(move || f(&h).map_err(CommandError::from)).await
-}
-
 /// Tells the outbox that there is mail to send, and the window that its lists are stale.
 fn changed(app: &AppHandle, state: &Backend) {
     state.wake.notify_one();
     let _ = app.emit(super::LIVE_EVENT, LiveEvent::Changed);
+}
+
+/// Any owner operation (`{"op": "resend", "input": {"id": 3}}`), here or on the paired
+/// server; the answer as the operation's JSON. The TypeScript side types both ends from the
+/// same declaration (`Operations`).
+#[tauri::command]
+pub async fn call(
+    app: AppHandle,
+    state: State<'_, Backend>,
+    request: Request,
+) -> Result<serde_json::Value, CommandError> {
+    let writes = request.writes();
+    let client = state.client()?;
+    let answer = client.call(request).await?;
+    if writes {
+        changed(&app, &state);
+    }
+    Ok(answer)
 }
 
 #[tauri::command]
@@ -131,20 +193,39 @@ pub fn app_info(state: State<'_, Backend>) -> AppInfo {
     }
 }
 
+fn server_view(c: &Connection) -> ServerView {
+    ServerView {
+        url: c.url.clone(),
+        owner_id: c.owner_id,
+        owner_name: c.owner_name.clone(),
+        paired_at: c.paired_at,
+        fingerprint: c
+            .pin()
+            .map(|p| herald_core::owner_tls::fingerprint(&p))
+            .unwrap_or_default(),
+    }
+}
+
 #[tauri::command]
 pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, CommandError> {
     let site = lock(&state.site).clone();
     let outbox = *lock(&state.outbox);
+    let empty = SetupStatus {
+        general: None,
+        smtp: None,
+        smtp_ports: SmtpPorts::usual(),
+        key: None,
+        keyring_problem: None,
+        site,
+        outbox,
+        server: None,
+        server_problem: None,
+    };
+    if let Ok(Some(c)) = Connection::load(&state.data_dir) {
+        return Ok(remote_status(&state, c, empty).await);
+    }
     let Some(h) = state.herald() else {
-        return Ok(SetupStatus {
-            general: None,
-            smtp: None,
-            smtp_ports: SmtpPorts::usual(),
-            key: None,
-            keyring_problem: None,
-            site,
-            outbox,
-        });
+        return Ok(empty);
     };
     blocking(move || {
         let general = Some(h.general()?);
@@ -169,14 +250,48 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         Ok(SetupStatus {
             general,
             smtp,
-            smtp_ports: SmtpPorts::usual(),
             key,
             keyring_problem,
-            site,
-            outbox,
+            ..empty
         })
     })
     .await
+}
+
+/// The setup as the paired server reports it. A server that does not answer is a finding
+/// (the window says so and keeps trying), not an error.
+async fn remote_status(state: &Backend, c: Connection, empty: SetupStatus) -> SetupStatus {
+    let server = Some(server_view(&c));
+    let problem = |e: ApiError| SetupStatus {
+        server: server.clone(),
+        server_problem: Some(super::hints::sentence(&e.message, e.hint)),
+        ..empty.clone()
+    };
+    let client = match state.paired() {
+        Some(p) => p.client,
+        None => match state.pair_with(c.clone()) {
+            Ok(p) => p.client,
+            Err(e) => return problem(e),
+        },
+    };
+    let settings = match client.settings(()).await {
+        Ok(s) => s,
+        Err(e) => return problem(e),
+    };
+    let (key, keyring_problem) = match client.key_status(()).await {
+        Ok(k) if k.versions.iter().any(|v| v.current) => (Some(k), None),
+        Ok(_) => (None, None),
+        Err(e) => (None, Some(super::hints::sentence(&e.message, e.hint))),
+    };
+    SetupStatus {
+        general: Some(settings.general),
+        smtp: settings.smtp,
+        smtp_ports: settings.smtp_ports,
+        key,
+        keyring_problem,
+        server: server.clone(),
+        ..empty
+    }
 }
 
 #[tauri::command]
@@ -185,6 +300,14 @@ pub async fn save_general(
     state: State<'_, Backend>,
     input: GeneralInput,
 ) -> Result<herald_core::General, CommandError> {
+    if let Some(p) = state.paired() {
+        return Err(ApiError::request(format!(
+            "the team and sender are set on the Herald server at {}",
+            p.connection.url
+        ))
+        .with_hint(Hint::RunOnServer)
+        .into());
+    }
     let opts = OpenOptions::new(Some(state.data_dir.clone()))?;
     let params = InitParams {
         team: input.team,
@@ -215,53 +338,75 @@ pub async fn save_general(
     Ok(general)
 }
 
+/// Pairs this computer with an always-on Herald, with the one-time code its owner was given.
+/// Only from a data folder that holds no Herald of its own: a folder is one or the other.
 #[tauri::command]
-pub async fn save_smtp(
+pub async fn connect(
     app: AppHandle,
     state: State<'_, Backend>,
-    input: SmtpInput,
-) -> Result<SmtpView, CommandError> {
-    let view = with_herald(&state, move |h| {
-        // The window has no CA-file field: keep one set from the command line.
-        let ca_file = h.smtp()?.and_then(|s| s.ca_file).map(PathBuf::from);
-        let port = input.port.unwrap_or(input.tls.default_port());
-        let user = input.user.filter(|u| !u.trim().is_empty());
-        let saved = h.set_smtp(&SmtpParams {
-            host: input.host,
-            port,
-            tls: input.tls,
-            password: input.password.filter(|p| !p.expose_secret().is_empty()),
-            user,
-            allow_insecure: input.allow_insecure,
-            ca_file,
-            bounce_address: input.bounce_address,
-        })?;
-        Ok(SmtpView {
-            password_stored: saved.settings.user.is_some() && h.has_smtp_password()?,
-            password_dropped: saved.password_dropped,
-            sent_copy: saved.sent_copy.map(|c| c.to_string()),
-            settings: saved.settings,
-        })
-    })
+    input: ConnectInput,
+) -> Result<ServerView, CommandError> {
+    if let Some(p) = state.paired() {
+        return Err(ApiError::request(format!(
+            "this computer is already paired with the Herald server at {}",
+            p.connection.url
+        ))
+        .with_hint(Hint::Disconnect)
+        .into());
+    }
+    if state.herald().is_some() || state.data_dir.join(herald_core::DATABASE_FILE).exists() {
+        return Err(ApiError::request(format!(
+            "{} holds a Herald of its own, with its invitations; a window acts either here or on a server, not both",
+            state.data_dir.display()
+        ))
+        .into());
+    }
+    let opts = OpenOptions::new(Some(state.data_dir.clone()))?;
+    let connection = herald_api::connect::pair(
+        &input.url,
+        &input.code,
+        &state.data_dir,
+        state.keyring.clone(),
+        opts.clock.now(),
+    )
     .await?;
+    let view = server_view(&connection);
+    let paired = state.pair_with(connection)?;
+    super::server::watch(&app, paired);
     changed(&app, &state);
     Ok(view)
 }
 
+/// Forgets the paired server: its credential leaves the keyring, the connection the data
+/// folder. The server still lists this owner until someone removes it there.
 #[tauri::command]
-pub async fn send_test_mail(
-    state: State<'_, Backend>,
-    to: String,
-) -> Result<TestMail, CommandError> {
-    let h = state.require()?;
-    Ok(h.send_test_mail(&to).await?)
+pub async fn disconnect(app: AppHandle, state: State<'_, Backend>) -> Result<(), CommandError> {
+    let Some(c) = Connection::load(&state.data_dir)? else {
+        return Ok(());
+    };
+    super::server::stop(&app);
+    let keyring = state.keyring.clone();
+    let data_dir = state.data_dir.clone();
+    blocking(move || Ok(c.forget(&data_dir, keyring)?)).await?;
+    *lock(&state.server) = None;
+    changed(&app, &state);
+    Ok(())
 }
 
 /// Asks the confirmation site at the public URL for its health, the way an invitee's browser
 /// would reach it, and checks that it is this Herald that answers.
 #[tauri::command]
 pub async fn check_site(state: State<'_, Backend>) -> Result<SiteCheck, CommandError> {
-    let h = state.require()?;
+    let Some(h) = state.herald() else {
+        if state.paired().is_some() {
+            return Err(ApiError::request(
+                "the confirmation site is served, and checked, by the Herald server",
+            )
+            .with_hint(Hint::RunOnServer)
+            .into());
+        }
+        return Err(not_set_up());
+    };
     blocking(move || {
         let general = h.general()?;
         let url = format!(
@@ -274,123 +419,6 @@ pub async fn check_site(state: State<'_, Backend>) -> Result<SiteCheck, CommandE
     .await
 }
 
-/// The keyring step: makes the first signing key if there is none, and reads it back.
-#[tauri::command]
-pub async fn prepare_key(state: State<'_, Backend>) -> Result<KeyStatus, CommandError> {
-    with_herald(&state, |h| h.ensure_key()).await
-}
-
-#[tauri::command]
-pub async fn check_recipients(
-    state: State<'_, Backend>,
-    text: String,
-) -> Result<RecipientsPreview, CommandError> {
-    with_herald(&state, move |h| h.check_recipients(&text)).await
-}
-
-#[tauri::command]
-pub async fn preview_mail(
-    state: State<'_, Backend>,
-    draft: MailDraft,
-) -> Result<MailPreview, CommandError> {
-    with_herald(&state, move |h| h.preview_mail(&draft)).await
-}
-
-#[tauri::command]
-pub async fn create_invitations(
-    app: AppHandle,
-    state: State<'_, Backend>,
-    input: InviteInput,
-) -> Result<Vec<Invitation>, CommandError> {
-    let created = with_herald(&state, move |h| {
-        h.create_invitations(&NewInvitations {
-            recipients: input.recipients,
-            name: None,
-            role: input.role.filter(|r| !r.trim().is_empty()),
-            note: input.note.filter(|n| !n.trim().is_empty()),
-            expires: input.expires.filter(|e| !e.trim().is_empty()),
-        })
-    })
-    .await?;
-    changed(&app, &state);
-    Ok(created)
-}
-
-#[tauri::command]
-pub async fn list_invitations(
-    state: State<'_, Backend>,
-    query: ListQuery,
-) -> Result<ListPage, CommandError> {
-    with_herald(&state, move |h| h.list_page(&query)).await
-}
-
-#[tauri::command]
-pub async fn invitation_detail(
-    state: State<'_, Backend>,
-    id: i64,
-) -> Result<InvitationDetail, CommandError> {
-    with_herald(&state, move |h| {
-        let invitation = h.invitation(id)?;
-        Ok(InvitationDetail {
-            offers: invitation.status.offers(),
-            history: h.history(id)?,
-            invitation,
-        })
-    })
-    .await
-}
-
-#[tauri::command]
-pub async fn resend(
-    app: AppHandle,
-    state: State<'_, Backend>,
-    id: i64,
-) -> Result<Invitation, CommandError> {
-    let inv = with_herald(&state, move |h| h.resend(id)).await?;
-    changed(&app, &state);
-    Ok(inv)
-}
-
-#[tauri::command]
-pub async fn renew(
-    app: AppHandle,
-    state: State<'_, Backend>,
-    id: i64,
-    expires: Option<String>,
-) -> Result<Invitation, CommandError> {
-    let inv = with_herald(&state, move |h| {
-        h.renew(id, expires.as_deref().filter(|e| !e.trim().is_empty()))
-            .map(|r| r.invitation)
-    })
-    .await?;
-    changed(&app, &state);
-    Ok(inv)
-}
-
-#[tauri::command]
-pub async fn revoke(
-    app: AppHandle,
-    state: State<'_, Backend>,
-    id: i64,
-) -> Result<Invitation, CommandError> {
-    let inv = with_herald(&state, move |h| h.revoke(id)).await?;
-    changed(&app, &state);
-    Ok(inv)
-}
-
-#[tauri::command]
-pub async fn overview(
-    state: State<'_, Backend>,
-    utc_offset_secs: i32,
-) -> Result<Overview, CommandError> {
-    with_herald(&state, move |h| h.overview(utc_offset_secs)).await
-}
-
-#[tauri::command]
-pub async fn opt_outs(state: State<'_, Backend>) -> Result<Vec<OptOutEntry>, CommandError> {
-    with_herald(&state, |h| h.opt_outs()).await
-}
-
 /// Asks where to save the members' CSV (a native dialog, opened from Rust: the webview has no
 /// file access) and writes it. `None` when the owner cancelled.
 #[tauri::command]
@@ -399,9 +427,8 @@ pub async fn export_members(
     state: State<'_, Backend>,
 ) -> Result<Option<String>, CommandError> {
     use tauri_plugin_dialog::DialogExt;
-    let h = state.require()?;
+    let csv = state.client()?.members_csv(()).await?;
     blocking(move || {
-        let csv = h.members_csv()?;
         let Some(choice) = app
             .dialog()
             .file()
@@ -420,46 +447,6 @@ pub async fn export_members(
         std::fs::write(&path, csv)
             .map_err(|e| environment(format!("could not write {}: {e}", path.display())))?;
         Ok(Some(path.to_string_lossy().into_owned()))
-    })
-    .await
-}
-
-#[tauri::command]
-pub async fn limits(state: State<'_, Backend>) -> Result<Limits, CommandError> {
-    with_herald(&state, |h| h.limits()).await
-}
-
-#[tauri::command]
-pub async fn set_limits(state: State<'_, Backend>, limits: Limits) -> Result<Limits, CommandError> {
-    with_herald(&state, move |h| h.set_limits(limits)).await
-}
-
-#[tauri::command]
-pub async fn site_settings(state: State<'_, Backend>) -> Result<herald_core::Site, CommandError> {
-    with_herald(&state, |h| h.site()).await
-}
-
-/// Where the site listens and which proxies in front of it name the invitee's address. Takes
-/// effect when Herald next starts (the running site keeps its settings until then).
-#[tauri::command]
-pub async fn set_site(
-    state: State<'_, Backend>,
-    bind: String,
-    trusted_proxies: Vec<String>,
-) -> Result<herald_core::Site, CommandError> {
-    with_herald(&state, move |h| h.set_site(&bind, &trusted_proxies)).await
-}
-
-#[tauri::command]
-pub async fn key_status(state: State<'_, Backend>) -> Result<KeyStatus, CommandError> {
-    with_herald(&state, |h| h.key_status()).await
-}
-
-#[tauri::command]
-pub async fn rotate_key(state: State<'_, Backend>) -> Result<KeyStatus, CommandError> {
-    with_herald(&state, |h| {
-        h.rotate_key()?;
-        h.key_status()
     })
     .await
 }

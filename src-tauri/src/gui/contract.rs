@@ -3,14 +3,12 @@
 //! `bindings.rs`), so the UI and Rust cannot drift apart unnoticed. Nothing here can carry a
 //! token, a code or a link.
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use herald_api::types::{SmtpPorts, SmtpView};
 use herald_core::mail::OutboxEvent;
-use herald_core::{
-    AuditEntry, General, Invitation, KeyStatus, OwnerAction, SiteEvent, Smtp, TlsMode,
-};
+use herald_core::{General, KeyStatus, SiteEvent};
 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct AppInfo {
@@ -36,37 +34,46 @@ pub struct SetupStatus {
     /// Whether this window mails queued invitations (or another Herald on the same data
     /// folder does).
     pub outbox: OutboxState,
+    /// Set when this computer is paired with an always-on Herald: every screen shows and acts
+    /// there, and this computer keeps no invitations of its own.
+    pub server: Option<ServerView>,
+    /// Why the server could not be asked for the rest, when it could not.
+    pub server_problem: Option<String>,
 }
 
+/// The always-on Herald this computer is paired with. Never a credential.
 #[derive(Debug, Clone, Serialize, TS)]
-pub struct SmtpView {
-    #[serde(flatten)]
-    pub settings: Smtp,
-    pub password_stored: bool,
-    /// Saving removed a password that belonged to another server or user.
-    pub password_dropped: bool,
-    /// The mail service keeps a copy of everything sent in the account's Sent folder: what
-    /// that means and what to use instead.
-    pub sent_copy: Option<String>,
+pub struct ServerView {
+    /// `https://host:port`, its owner API.
+    pub url: String,
+    /// The owner this computer acts as there.
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub paired_at: i64,
+    /// The pinned TLS key's fingerprint, to compare with what `herald serve` prints.
+    pub fingerprint: String,
 }
 
-/// The port a mail server usually offers for each security mode (`TlsMode::default_port`):
-/// what an empty port field means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-pub struct SmtpPorts {
-    pub starttls: u16,
-    pub tls: u16,
-    pub none: u16,
+/// Whether the paired server answers, as the event stream finds out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ServerLink {
+    Reachable,
+    /// Not answering; the window keeps showing what it said last and keeps trying.
+    Unreachable {
+        message: String,
+    },
+    /// The server refuses this computer (its owner was removed): nothing more will come.
+    Refused {
+        message: String,
+    },
 }
 
-impl SmtpPorts {
-    pub fn usual() -> SmtpPorts {
-        SmtpPorts {
-            starttls: TlsMode::Starttls.default_port(),
-            tls: TlsMode::Tls.default_port(),
-            none: TlsMode::None.default_port(),
-        }
-    }
+/// The connect form: the server's owner API and the pairing code its owner was given.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ConnectInput {
+    pub url: String,
+    pub code: String,
 }
 
 /// Whether the window serves the confirmation site.
@@ -106,22 +113,6 @@ pub struct GeneralInput {
     pub default_expiry: Option<String>,
 }
 
-/// The SMTP step. `password: None` keeps the one already in the keyring.
-#[derive(Debug, Deserialize, TS)]
-pub struct SmtpInput {
-    pub host: String,
-    /// The TLS mode's usual port when absent.
-    pub port: Option<u16>,
-    pub tls: TlsMode,
-    pub user: Option<String>,
-    #[ts(type = "string | null")]
-    pub password: Option<SecretString>,
-    pub allow_insecure: bool,
-    /// Where bounces go, if not to the sender address.
-    #[serde(default)]
-    pub bounce_address: Option<String>,
-}
-
 /// What the reachability check of the public URL found.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SiteCheck {
@@ -130,27 +121,6 @@ pub struct SiteCheck {
     pub ok: bool,
     /// In words: what answered, or what went wrong and what to do.
     pub detail: String,
-}
-
-/// New invitations, as the owner typed them.
-#[derive(Debug, Clone, Deserialize, TS)]
-pub struct InviteInput {
-    /// Each `addr` or `Name <addr>`.
-    pub recipients: Vec<String>,
-    pub role: Option<String>,
-    pub note: Option<String>,
-    /// Like `7d`.
-    pub expires: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct InvitationDetail {
-    pub invitation: Invitation,
-    /// What the owner may ask of it now, as the core decides; the window enables these
-    /// buttons and no others.
-    pub offers: Vec<OwnerAction>,
-    /// Oldest first.
-    pub history: Vec<AuditEntry>,
 }
 
 /// A failed command: the message says what went wrong, and the hint, when there is one, what
@@ -225,6 +195,10 @@ pub enum LiveEvent {
     Changed,
     Site {
         site: SiteState,
+    },
+    /// The paired server went away or came back.
+    Server {
+        link: ServerLink,
     },
 }
 

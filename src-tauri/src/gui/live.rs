@@ -1,18 +1,20 @@
 //! While Herald's window or tray is open, it mails queued invitations and serves the
-//! confirmation site in-process, exactly as `herald serve` does, and tells the window (the
+//! confirmation site in-process, through the same `herald_server::Service` that `herald serve`
+//! runs, and tells the window (the
 //! `live` event) and the desktop (notifications) what happens. If `herald serve` already runs
 //! on the same data folder, the outbox lease keeps the two from mailing the same invitation,
 //! and the port being taken leaves the site to it.
 
 use std::sync::Arc;
 
+use herald_api::{Client, Local};
 use herald_core::mail::OutboxEvent;
 use herald_core::{Herald, SiteEvent};
 use tauri::{AppHandle, Emitter, Manager};
-use tauri_plugin_notification::NotificationExt;
 
 use super::commands::{lock, Backend};
 use super::contract::{LiveEvent, OutboxState, SiteState};
+use super::notify::{notify, Answer};
 use super::LIVE_EVENT;
 
 /// Starts the outbox and the site once the data folder is set up; does nothing before.
@@ -28,10 +30,8 @@ pub fn start(app: &AppHandle) {
     let wake = state.wake.clone();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        // Lives as long as the app: the outbox stops with the process.
-        let (_keep, stop) = tokio::sync::watch::channel(false);
         let outbox_app = app.clone();
-        let outbox = herald_core::mail::run_outbox(herald.clone(), wake, stop, move |e| {
+        let on_outbox: herald_server::OutboxEvents = Arc::new(move |e: OutboxEvent| {
             log_outbox(&e);
             let state = outbox_app.state::<Backend>();
             match e {
@@ -41,57 +41,77 @@ pub fn start(app: &AppHandle) {
             }
             let _ = outbox_app.emit(LIVE_EVENT, LiveEvent::from(e));
         });
-        tokio::join!(outbox, serve_site(app, herald));
+        let site_app = app.clone();
+        let site_herald = herald.clone();
+        let on_site: herald_server::Events = Arc::new(move |e: SiteEvent| {
+            notify_local(&site_app, &site_herald, &e);
+            let _ = site_app.emit(LIVE_EVENT, LiveEvent::from(e));
+        });
+        // The proxies or tunnel in front of the site, from Settings (read at start, like the
+        // address): without them every invitee arriving through a tunnel shares one rate limit.
+        let config = herald_server::Service::config(&herald, &[]).unwrap_or_default();
+        let site = listen(&app, &herald).await;
+        let serving = site.is_some();
+        // Lives as long as the app: the outbox and the site stop with the process.
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        let service = herald_server::Service {
+            herald,
+            site,
+            config,
+            wake,
+            on_outbox,
+            on_site,
+        };
+        if let Err(e) = service.run(stop).await {
+            if serving {
+                set_site(
+                    &app,
+                    SiteState::NotServing {
+                        message: format!("the confirmation site stopped: {e}"),
+                    },
+                );
+            }
+        }
     });
 }
 
-async fn serve_site(app: AppHandle, herald: Arc<Herald>) {
-    let set = |site: SiteState| {
-        if let SiteState::NotServing { message } = &site {
-            tracing::warn!("confirmation site: not serving: {message}");
-        }
-        *lock(&app.state::<Backend>().site) = site.clone();
-        let _ = app.emit(LIVE_EVENT, LiveEvent::Site { site });
-    };
-    let addr = match site_address(&herald) {
+fn set_site(app: &AppHandle, site: SiteState) {
+    if let SiteState::NotServing { message } = &site {
+        tracing::warn!("confirmation site: not serving: {message}");
+    }
+    *lock(&app.state::<Backend>().site) = site.clone();
+    let _ = app.emit(LIVE_EVENT, LiveEvent::Site { site });
+}
+
+/// The site's listener at the address the settings give, or `None` (and the window told why):
+/// the outbox mails all the same.
+async fn listen(app: &AppHandle, herald: &Herald) -> Option<tokio::net::TcpListener> {
+    let addr = match site_address(herald) {
         Ok(a) => a,
         Err(message) => {
-            set(SiteState::NotServing { message });
-            return;
+            set_site(app, SiteState::NotServing { message });
+            return None;
         }
     };
-    let listener = match herald_server::bind(addr).await {
-        Ok(l) => l,
+    match herald_server::bind(addr).await {
+        Ok(listener) => {
+            set_site(
+                app,
+                SiteState::Serving {
+                    address: format!("http://{addr}"),
+                },
+            );
+            Some(listener)
+        }
         Err(e) => {
-            set(SiteState::NotServing {
-                message: super::hints::sentence(&e.to_string(), e.hint()),
-            });
-            return;
+            set_site(
+                app,
+                SiteState::NotServing {
+                    message: super::hints::sentence(&e.to_string(), e.hint()),
+                },
+            );
+            None
         }
-    };
-    set(SiteState::Serving {
-        address: format!("http://{addr}"),
-    });
-    let events_app = app.clone();
-    let events_herald = herald.clone();
-    let events: herald_server::Events = Arc::new(move |e: SiteEvent| {
-        notify(&events_app, &events_herald, &e);
-        let _ = events_app.emit(LIVE_EVENT, LiveEvent::from(e));
-    });
-    // The proxies or tunnel in front of the site, from Settings (read at start, like the
-    // address): without them every invitee arriving through a tunnel shares one rate limit.
-    let config = herald_server::SiteConfig {
-        trusted_proxies: herald
-            .site()
-            .map(|s| s.trusted_proxy_ips())
-            .unwrap_or_default(),
-    };
-    if let Err(e) =
-        herald_server::run(listener, herald, config, events, std::future::pending()).await
-    {
-        set(SiteState::NotServing {
-            message: format!("the confirmation site stopped: {e}"),
-        });
     }
 }
 
@@ -131,42 +151,19 @@ fn site_address(herald: &Herald) -> Result<std::net::SocketAddr, String> {
     at().map_err(|e| super::hints::sentence(&e.to_string(), e.hint()))
 }
 
-/// A desktop notification for what the owner waits for: an answer, or a request for a new
-/// link. Openings are not worth interrupting anyone for.
-fn notify(app: &AppHandle, herald: &Arc<Herald>, e: &SiteEvent) {
-    let id = match e {
-        SiteEvent::Accepted { id }
-        | SiteEvent::Declined { id, .. }
-        | SiteEvent::AskedAgain { id } => *id,
+/// A desktop notification for an answer to this window's site.
+fn notify_local(app: &AppHandle, herald: &Arc<Herald>, e: &SiteEvent) {
+    let (answer, id) = match e {
+        SiteEvent::Accepted { id } => (Answer::Accepted, *id),
+        SiteEvent::Declined { id, never_again } => (
+            Answer::Declined {
+                never_again: *never_again,
+            },
+            *id,
+        ),
+        SiteEvent::AskedAgain { id } => (Answer::AskedAgain, *id),
         SiteEvent::Opened { .. } | SiteEvent::OptedOut { .. } => return,
     };
-    let (app, herald, e) = (app.clone(), herald.clone(), e.clone());
-    // The lookup reads SQLite: off the site's async threads.
-    tauri::async_runtime::spawn_blocking(move || {
-        let Ok(inv) = herald.invitation(id) else {
-            return;
-        };
-        let who = inv.name.clone().unwrap_or_else(|| inv.email.clone());
-        let team = herald.general().map(|g| g.team).unwrap_or_default();
-        let (title, body) = match e {
-            SiteEvent::Accepted { .. } => (
-                format!("{who} accepted"),
-                format!("{} joins {team} as {}.", inv.email, inv.role),
-            ),
-            SiteEvent::Declined { never_again, .. } => (
-                format!("{who} declined"),
-                if never_again {
-                    format!("{} asked never to be invited to {team} again.", inv.email)
-                } else {
-                    format!("{} declined the invitation to {team}.", inv.email)
-                },
-            ),
-            _ => (
-                format!("{who} asks for a new invitation"),
-                "Their link has ended. Renew the invitation to mail a fresh one.".to_owned(),
-            ),
-        };
-        // No notification service (a bare session, a test display) is no reason to fail.
-        let _ = app.notification().builder().title(title).body(body).show();
-    });
+    let client = Arc::new(Client::Local(Local::new(herald.clone())));
+    notify(app, client, answer, id);
 }

@@ -8,7 +8,9 @@ mod commands;
 mod contract;
 mod hints;
 mod live;
+mod notify;
 mod reach;
+mod server;
 
 use std::path::PathBuf;
 
@@ -55,17 +57,24 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(Backend::new(data_dir))
+        .manage(server::Watcher::default())
         .setup(|app| {
             tray(app.handle())?;
+            // One or the other: this data folder's own site and outbox, or the events of the
+            // server this computer is paired with.
             live::start(app.handle());
+            if let Some(paired) = app.state::<Backend>().paired() {
+                server::watch(app.handle(), paired);
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
                 let app = window.app_handle();
-                // Keep serving invitees while there is something to serve; before the setup
-                // there is not, and closing quits.
-                if *lock(&app.state::<Backend>().outbox) != OutboxState::NotStarted {
+                // Keep serving invitees while there is something to serve, and keep telling
+                // the owner about the paired server's answers; before either, closing quits.
+                let backend = app.state::<Backend>();
+                if *lock(&backend.outbox) != OutboxState::NotStarted || backend.paired().is_some() {
                     let _ = app.save_window_state(StateFlags::all());
                     let _ = window.hide();
                     api.prevent_close();
@@ -73,30 +82,14 @@ pub fn run(data_dir: PathBuf) -> Result<(), GuiError> {
             }
         })
         .invoke_handler(tauri::generate_handler![
+            commands::call,
             commands::app_info,
             commands::setup_status,
             commands::save_general,
-            commands::save_smtp,
-            commands::send_test_mail,
+            commands::connect,
+            commands::disconnect,
             commands::check_site,
-            commands::prepare_key,
-            commands::check_recipients,
-            commands::preview_mail,
-            commands::create_invitations,
-            commands::list_invitations,
-            commands::invitation_detail,
-            commands::resend,
-            commands::renew,
-            commands::revoke,
-            commands::overview,
-            commands::opt_outs,
             commands::export_members,
-            commands::limits,
-            commands::set_limits,
-            commands::site_settings,
-            commands::set_site,
-            commands::key_status,
-            commands::rotate_key,
             commands::quit,
         ])
         // tauri.conf.json is read at compile time from the package root (CARGO_MANIFEST_DIR).

@@ -5,8 +5,7 @@ import type { OwnerAction } from "./OwnerAction";
 
 export type InvitationDetail = { invitation: Invitation, 
 /**
- * What the owner may ask of it now, as the core decides; the window enables these
- * buttons and no others.
+ * What the owner may ask of it now, as the core decides; faces offer these and no others.
  */
 offers: Array<OwnerAction>, 
 /**

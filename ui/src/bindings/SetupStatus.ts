@@ -2,6 +2,7 @@
 import type { General } from "./General";
 import type { KeyStatus } from "./KeyStatus";
 import type { OutboxState } from "./OutboxState";
+import type { ServerView } from "./ServerView";
 import type { SiteState } from "./SiteState";
 import type { SmtpPorts } from "./SmtpPorts";
 import type { SmtpView } from "./SmtpView";
@@ -30,4 +31,13 @@ keyring_problem: string | null, site: SiteState,
  * Whether this window mails queued invitations (or another Herald on the same data
  * folder does).
  */
-outbox: OutboxState, };
+outbox: OutboxState, 
+/**
+ * Set when this computer is paired with an always-on Herald: every screen shows and acts
+ * there, and this computer keeps no invitations of its own.
+ */
+server: ServerView | null, 
+/**
+ * Why the server could not be asked for the rest, when it could not.
+ */
+server_problem: string | null, };

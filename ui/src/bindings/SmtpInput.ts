@@ -2,13 +2,10 @@
 import type { TlsMode } from "./TlsMode";
 
 /**
- * The SMTP step. `password: None` keeps the one already in the keyring.
+ * The SMTP settings as the owner typed them. `password: None` keeps the one already in the
+ * keyring; an empty `port` means the security mode's usual port.
  */
-export type SmtpInput = { host: string, 
-/**
- * The TLS mode's usual port when absent.
- */
-port: number | null, tls: TlsMode, user: string | null, password: string | null, allow_insecure: boolean, 
+export type SmtpInput = { host: string, port: number | null, tls: TlsMode, user: string | null, password: string | null, allow_insecure: boolean, 
 /**
  * Where bounces go, if not to the sender address.
  */

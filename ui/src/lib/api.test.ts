@@ -1,3 +1,4 @@
+import { mockIPC } from '@tauri-apps/api/mocks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GeneralInput } from '../bindings/GeneralInput';
 import type { ListQuery } from '../bindings/ListQuery';
@@ -20,15 +21,38 @@ describe('the typed adapter', () => {
       reply_to: null,
       default_expiry: '7d',
     };
-    const smtp: SmtpInput = { host: 'smtp.example.com', port: null, tls: 'starttls', user: null, password: 'pw', allow_insecure: false, bounce_address: null };
-    const query: ListQuery = { status: 'sent', search: 'ada', sort: 'created', descending: true, offset: 40, limit: 120 };
-
     await api.appInfo();
     await api.setupStatus();
     await api.saveGeneral(general);
+    await api.checkSite();
+    await api.exportMembers();
+    await api.connect('https://herald.example.com:8751', 'ABCD-EFGH-JKMN');
+    await api.disconnect();
+    await api.quit();
+    expect(calls).toEqual([
+      { cmd: 'app_info', args: {} },
+      { cmd: 'setup_status', args: {} },
+      { cmd: 'save_general', args: { input: general } },
+      { cmd: 'check_site', args: {} },
+      { cmd: 'export_members', args: {} },
+      { cmd: 'connect', args: { input: { url: 'https://herald.example.com:8751', code: 'ABCD-EFGH-JKMN' } } },
+      { cmd: 'disconnect', args: {} },
+      { cmd: 'quit', args: {} },
+    ]);
+  });
+
+  it('sends every owner operation through `call` as { op, input }, as the Rust declaration names them', async () => {
+    // The bridge as Tauri sees it: no remapping by operation.
+    const wire: { cmd: string; args: unknown }[] = [];
+    mockIPC((cmd, args) => {
+      wire.push({ cmd, args });
+      return null;
+    });
+    const smtp: SmtpInput = { host: 'smtp.example.com', port: null, tls: 'starttls', user: null, password: 'pw', allow_insecure: false, bounce_address: null };
+    const query: ListQuery = { status: 'sent', search: 'ada', sort: 'created', descending: true, offset: 40, limit: 120 };
+
     await api.saveSmtp(smtp);
     await api.sendTestMail('t@example.com');
-    await api.checkSite();
     await api.prepareKey();
     await api.checkRecipients('a@example.com\nb@example.com');
     await api.previewMail({ name: null, role: 'editor', note: null, expires: '3d' });
@@ -41,42 +65,44 @@ describe('the typed adapter', () => {
     await api.revoke(7);
     await api.overview(3600);
     await api.optOuts();
-    await api.exportMembers();
     await api.limits();
     await api.setLimits({ per_day: 2, per_month: 4 });
     await api.siteSettings();
     await api.setSite('127.0.0.1:8750', ['127.0.0.1', '::1']);
     await api.keyStatus();
     await api.rotateKey();
-    await api.quit();
+    await api.owners();
+    await api.addOwner('Grace');
+    await api.removeOwner(2);
 
-    expect(calls).toEqual([
-      { cmd: 'app_info', args: {} },
-      { cmd: 'setup_status', args: {} },
-      { cmd: 'save_general', args: { input: general } },
-      { cmd: 'save_smtp', args: { input: smtp } },
-      { cmd: 'send_test_mail', args: { to: 't@example.com' } },
-      { cmd: 'check_site', args: {} },
-      { cmd: 'prepare_key', args: {} },
-      { cmd: 'check_recipients', args: { text: 'a@example.com\nb@example.com' } },
-      { cmd: 'preview_mail', args: { draft: { name: null, role: 'editor', note: null, expires: '3d' } } },
-      { cmd: 'create_invitations', args: { input: { recipients: ['a@example.com'], role: null, note: null, expires: null } } },
-      { cmd: 'list_invitations', args: { query } },
-      { cmd: 'invitation_detail', args: { id: 7 } },
-      { cmd: 'resend', args: { id: 7 } },
-      { cmd: 'renew', args: { id: 7, expires: '3d' } },
-      { cmd: 'renew', args: { id: 8, expires: null } },
-      { cmd: 'revoke', args: { id: 7 } },
-      { cmd: 'overview', args: { utcOffsetSecs: 3600 } },
-      { cmd: 'opt_outs', args: {} },
-      { cmd: 'export_members', args: {} },
-      { cmd: 'limits', args: {} },
-      { cmd: 'set_limits', args: { limits: { per_day: 2, per_month: 4 } } },
-      { cmd: 'site_settings', args: {} },
-      { cmd: 'set_site', args: { bind: '127.0.0.1:8750', trustedProxies: ['127.0.0.1', '::1'] } },
-      { cmd: 'key_status', args: {} },
-      { cmd: 'rotate_key', args: {} },
-      { cmd: 'quit', args: {} },
+    const ops = wire.map((w) => {
+      expect(w.cmd).toBe('call');
+      return (w.args as { request: unknown }).request;
+    });
+    expect(ops).toEqual([
+      { op: 'set_smtp', input: smtp },
+      { op: 'send_test_mail', input: { to: 't@example.com' } },
+      { op: 'ensure_key', input: null },
+      { op: 'check_recipients', input: { text: 'a@example.com\nb@example.com' } },
+      { op: 'preview_mail', input: { name: null, role: 'editor', note: null, expires: '3d' } },
+      { op: 'create_invitations', input: { recipients: ['a@example.com'], name: null, role: null, note: null, expires: null } },
+      { op: 'list_invitations', input: query },
+      { op: 'invitation_detail', input: { id: 7 } },
+      { op: 'resend', input: { id: 7 } },
+      { op: 'renew', input: { id: 7, expires: '3d' } },
+      { op: 'renew', input: { id: 8, expires: null } },
+      { op: 'revoke', input: { id: 7 } },
+      { op: 'overview', input: { utc_offset_secs: 3600 } },
+      { op: 'opt_outs', input: null },
+      { op: 'limits', input: null },
+      { op: 'set_limits', input: { per_day: 2, per_month: 4 } },
+      { op: 'site_settings', input: null },
+      { op: 'set_site', input: { bind: '127.0.0.1:8750', trusted_proxies: ['127.0.0.1', '::1'] } },
+      { op: 'key_status', input: null },
+      { op: 'rotate_key', input: null },
+      { op: 'owners', input: null },
+      { op: 'add_owner', input: { name: 'Grace' } },
+      { op: 'remove_owner', input: { id: 2 } },
     ]);
   });
 

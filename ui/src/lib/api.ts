@@ -1,7 +1,12 @@
-// The one door to the Rust side: one typed function per Tauri command (src-tauri/src/gui/
-// commands.rs) and `onLive` for the `live` event. Argument names are the Rust parameter names
-// in camelCase, as Tauri expects; the structs inside keep their snake_case fields. Nothing else
-// in the UI calls `invoke` or `listen`.
+// The one door to the Rust side. Every owner operation goes through one Tauri command,
+// `call`, as `{ op, input }`: the operations are declared once in Rust (herald-api's
+// `operations!`), and `Operations` (generated from that declaration) types each one's input and
+// answer here, so a renamed field or a missing operation fails `npm run build`. The operation
+// runs wherever this computer's Herald lives: in this window's process, or on the always-on
+// Herald it is paired with. The other commands are the window's own (setup, pairing, the
+// members file dialog, quitting), and `onLive` hears the `live` event. Argument names of those
+// are the Rust parameter names in camelCase, as Tauri expects. Nothing else in the UI calls
+// `invoke` or `listen`.
 import { invoke, isTauri, type InvokeArgs } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 
@@ -12,7 +17,6 @@ import type { General } from '../bindings/General';
 import type { GeneralInput } from '../bindings/GeneralInput';
 import type { Invitation } from '../bindings/Invitation';
 import type { InvitationDetail } from '../bindings/InvitationDetail';
-import type { InviteInput } from '../bindings/InviteInput';
 import type { KeyStatus } from '../bindings/KeyStatus';
 import type { Limits } from '../bindings/Limits';
 import type { ListPage } from '../bindings/ListPage';
@@ -20,15 +24,24 @@ import type { ListQuery } from '../bindings/ListQuery';
 import type { LiveEvent } from '../bindings/LiveEvent';
 import type { MailDraft } from '../bindings/MailDraft';
 import type { MailPreview } from '../bindings/MailPreview';
+import type { NewInvitations } from '../bindings/NewInvitations';
+import type { NewOwnerCode } from '../bindings/NewOwnerCode';
+import type { Operations } from '../bindings/Operations';
 import type { OptOutEntry } from '../bindings/OptOutEntry';
 import type { Overview } from '../bindings/Overview';
+import type { OwnerInfo } from '../bindings/OwnerInfo';
 import type { RecipientsPreview } from '../bindings/RecipientsPreview';
+import type { ServerView } from '../bindings/ServerView';
 import type { SetupStatus } from '../bindings/SetupStatus';
 import type { Site } from '../bindings/Site';
 import type { SiteCheck } from '../bindings/SiteCheck';
 import type { SmtpInput } from '../bindings/SmtpInput';
 import type { SmtpView } from '../bindings/SmtpView';
 import type { TestMail } from '../bindings/TestMail';
+
+/** New invitations as the Invite screen collects them: a name only ever comes inside each
+ * recipient (`Name <addr>`). */
+export type InviteInput = Omit<NewInvitations, 'name'>;
 
 /** The event name the Rust side emits `LiveEvent`s on (gui::LIVE_EVENT). */
 export const LIVE_EVENT = 'live';
@@ -101,46 +114,65 @@ export function inHerald(): boolean {
   return isTauri();
 }
 
+export type OpName = keyof Operations;
+
+/** Runs one owner operation, here or on the paired server, typed by its declaration. */
+export function op<K extends OpName>(name: K, input: Operations[K]['input']): Promise<Operations[K]['output']> {
+  return call('call', { request: { op: name, input } });
+}
+
+// The window's own commands.
 export const appInfo = (): Promise<AppInfo> => call('app_info');
 export const setupStatus = (): Promise<SetupStatus> => call('setup_status');
 export const saveGeneral = (input: GeneralInput): Promise<General> =>
   call('save_general', { input });
-export const saveSmtp = (input: SmtpInput): Promise<SmtpView> => call('save_smtp', { input });
-export const sendTestMail = (to: string): Promise<TestMail> => call('send_test_mail', { to });
 export const checkSite = (): Promise<SiteCheck> => call('check_site');
-export const prepareKey = (): Promise<KeyStatus> => call('prepare_key');
-export const checkRecipients = (text: string): Promise<RecipientsPreview> =>
-  call('check_recipients', { text });
-export const previewMail = (draft: MailDraft): Promise<MailPreview> =>
-  call('preview_mail', { draft });
-export const createInvitations = (input: InviteInput): Promise<Invitation[]> =>
-  call('create_invitations', { input });
-export const listInvitations = (query: ListQuery): Promise<ListPage> =>
-  call('list_invitations', { query });
-export const invitationDetail = (id: number): Promise<InvitationDetail> =>
-  call('invitation_detail', { id });
-export const resend = (id: number): Promise<Invitation> => call('resend', { id });
-/** `expires` like `7d`; `null` takes the default expiry. */
-export const renew = (id: number, expires: string | null): Promise<Invitation> =>
-  call('renew', { id, expires });
-export const revoke = (id: number): Promise<Invitation> => call('revoke', { id });
-/** `utcOffsetSecs`: east of UTC, e.g. `-new Date().getTimezoneOffset() * 60`. */
-export const overview = (utcOffsetSecs: number): Promise<Overview> =>
-  call('overview', { utcOffsetSecs });
-export const optOuts = (): Promise<OptOutEntry[]> => call('opt_outs');
 /** Asks where to save (a native dialog); the saved path, or `null` when cancelled. */
 export const exportMembers = (): Promise<string | null> => call('export_members');
-export const limits = (): Promise<Limits> => call('limits');
-export const setLimits = (limits: Limits): Promise<Limits> => call('set_limits', { limits });
-export const siteSettings = (): Promise<Site> => call('site_settings');
+/** Pairs this computer with the always-on Herald at `url` (its owner API) with a one-time
+ * code; from then on every screen shows and acts there. */
+export const connect = (url: string, code: string): Promise<ServerView> =>
+  call('connect', { input: { url, code } });
+/** Forgets the paired server (its credential leaves this computer's keyring). */
+export const disconnect = (): Promise<void> => call('disconnect');
+/** Quits Herald altogether: the window, the confirmation site and the outbox. */
+export const quit = (): Promise<void> => call('quit');
+
+// The owner operations, by the names the screens use.
+export const saveSmtp = (input: SmtpInput): Promise<SmtpView> => op('set_smtp', input);
+export const sendTestMail = (to: string): Promise<TestMail> => op('send_test_mail', { to });
+export const prepareKey = (): Promise<KeyStatus> => op('ensure_key', null);
+export const checkRecipients = (text: string): Promise<RecipientsPreview> =>
+  op('check_recipients', { text });
+export const previewMail = (draft: MailDraft): Promise<MailPreview> => op('preview_mail', draft);
+export const createInvitations = (input: InviteInput): Promise<Invitation[]> =>
+  op('create_invitations', { ...input, name: null });
+export const listInvitations = (query: ListQuery): Promise<ListPage> => op('list_invitations', query);
+export const invitationDetail = (id: number): Promise<InvitationDetail> =>
+  op('invitation_detail', { id });
+export const resend = (id: number): Promise<Invitation> => op('resend', { id });
+/** `expires` like `7d`; `null` takes the default expiry. */
+export const renew = (id: number, expires: string | null): Promise<Invitation> =>
+  op('renew', { id, expires });
+export const revoke = (id: number): Promise<Invitation> => op('revoke', { id });
+/** `utcOffsetSecs`: east of UTC, e.g. `-new Date().getTimezoneOffset() * 60`. */
+export const overview = (utcOffsetSecs: number): Promise<Overview> =>
+  op('overview', { utc_offset_secs: utcOffsetSecs });
+export const optOuts = (): Promise<OptOutEntry[]> => op('opt_outs', null);
+export const limits = (): Promise<Limits> => op('limits', null);
+export const setLimits = (limits: Limits): Promise<Limits> => op('set_limits', limits);
+export const siteSettings = (): Promise<Site> => op('site_settings', null);
 /** Where the site listens (`IP:port`) and the proxies trusted to name the invitee's address;
  * takes effect when Herald next starts. */
 export const setSite = (bind: string, trustedProxies: string[]): Promise<Site> =>
-  call('set_site', { bind, trustedProxies });
-export const keyStatus = (): Promise<KeyStatus> => call('key_status');
-export const rotateKey = (): Promise<KeyStatus> => call('rotate_key');
-/** Quits Herald altogether: the window, the confirmation site and the outbox. */
-export const quit = (): Promise<void> => call('quit');
+  op('set_site', { bind, trusted_proxies: trustedProxies });
+export const keyStatus = (): Promise<KeyStatus> => op('key_status', null);
+export const rotateKey = (): Promise<KeyStatus> => op('rotate_key', null);
+export const owners = (): Promise<OwnerInfo[]> => op('owners', null);
+/** A new owner and their one-time pairing code (shown once). */
+export const addOwner = (name: string): Promise<NewOwnerCode> => op('add_owner', { name });
+/** Cuts that owner's computer off at once. */
+export const removeOwner = (id: number): Promise<null> => op('remove_owner', { id });
 
 /** Calls `cb` with every `live` event until the returned function is called. */
 export async function onLive(cb: (event: LiveEvent) => void): Promise<UnlistenFn> {

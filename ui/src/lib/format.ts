@@ -40,6 +40,11 @@ export function exactTime(ts: number): string {
   });
 }
 
+/** The local time of day: `14:05`. */
+export function clockTime(ts: number): string {
+  return new Date(ts * 1000).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
 /** A short date: `22 Nov`. */
 export function shortDate(ts: number): string {
   return new Date(ts * 1000).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });

@@ -4,6 +4,7 @@
 import type { LiveEvent } from '../bindings/LiveEvent';
 import { onLive } from './api';
 import type { OutboxState } from '../bindings/OutboxState';
+import type { ServerLink } from '../bindings/ServerLink';
 import type { SetupStatus } from '../bindings/SetupStatus';
 import type { SiteState } from '../bindings/SiteState';
 
@@ -42,6 +43,12 @@ class Live {
   stalled = $state<string | null>(null);
   /** Bumped (debounced) whenever invitations may have changed. */
   revision = $state(0);
+  /** On a computer paired with a server: whether it answers. `null` until the event stream
+   * has said (or on one computer). */
+  link = $state<ServerLink | null>(null);
+  /** When the server stopped answering (ms since the epoch): what the screens show is what
+   * it said before then. */
+  lostAt = $state<number | null>(null);
 
   #refresh: ReturnType<typeof setTimeout> | null = null;
   #linger: ReturnType<typeof setTimeout> | null = null;
@@ -66,6 +73,11 @@ class Live {
         break;
       case 'stalled':
         this.stalled = e.message;
+        break;
+      case 'server':
+        if (e.link.state === 'reachable') this.lostAt = null;
+        else if (this.lostAt === null) this.lostAt = Date.now();
+        this.link = e.link;
         break;
       case 'sent':
       case 'retrying':
@@ -129,6 +141,8 @@ class Live {
     this.batch = null;
     this.stalled = null;
     this.revision = 0;
+    this.link = null;
+    this.lostAt = null;
   }
 }
 

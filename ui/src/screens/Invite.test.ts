@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { InviteInput } from '../bindings/InviteInput';
+import type { InviteInput } from '../lib/api';
 import type { RecipientCheck } from '../bindings/RecipientCheck';
 import { connectLive } from '../lib/live.svelte';
 import { installIpc, invitation, resetAll, sendLive } from '../test/ipc';
@@ -63,7 +63,7 @@ describe('the invite screen', () => {
           ? { entries: ALL_VERDICTS, ready: 2, max_batch: 500 }
           : { entries: ALL_VERDICTS.filter((e) => e.verdict.kind !== 'ready'), ready: 0, max_batch: 500 },
       preview_mail: () => MAIL,
-      create_invitations: (a) => (a['input'] as InviteInput).recipients.map((_, i) => invitation(100 + i, 'queued')),
+      create_invitations: (a) => (a as unknown as InviteInput).recipients.map((_, i) => invitation(100 + i, 'queued')),
     });
     const { container } = render(Invite);
     const queue = container.querySelector('#queue') as HTMLButtonElement;
@@ -85,7 +85,11 @@ describe('the invite screen', () => {
     await fireEvent.click(queue);
     await waitFor(() => expect(calls.some((c) => c.cmd === 'create_invitations')).toBe(true));
     expect(calls.find((c) => c.cmd === 'create_invitations')?.args).toEqual({
-      input: { recipients: ['Grace <grace@example.com>', 'alan@example.com'], role: 'editor', note: null, expires: '3d' },
+      recipients: ['Grace <grace@example.com>', 'alan@example.com'],
+      name: null,
+      role: 'editor',
+      note: null,
+      expires: '3d',
     });
     expect(await screen.findByText(/Queued 2 invitations/)).toBeInTheDocument();
     // The list is cleared, and the progress bar waits for the outbox.
@@ -130,7 +134,7 @@ describe('the invite screen', () => {
     const calls = installIpc({
       check_recipients: () => ({ entries: [], ready: 0, max_batch: 500 }),
       preview_mail: (a) =>
-        (a['draft'] as { expires: string | null }).expires === 'soon'
+        (a as { expires: string | null }).expires === 'soon'
           ? Promise.reject({ kind: 'request', message: '"soon" is not a duration: use 12h, 7d or 2w' })
           : MAIL,
     });
@@ -144,7 +148,10 @@ describe('the invite screen', () => {
     await fireEvent.input(container.querySelector('#expires')!, { target: { value: 'soon' } });
     expect(await screen.findByText('"soon" is not a duration: use 12h, 7d or 2w')).toBeInTheDocument();
     expect(calls.filter((c) => c.cmd === 'preview_mail').at(-1)?.args).toEqual({
-      draft: { name: null, role: null, note: null, expires: 'soon' },
+      name: null,
+      role: null,
+      note: null,
+      expires: 'soon',
     });
   });
 });

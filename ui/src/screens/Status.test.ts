@@ -8,10 +8,10 @@ import Status from './Status.svelte';
 afterEach(resetAll);
 
 const queries = (calls: Call[]) =>
-  calls.filter((c) => c.cmd === 'list_invitations').map((c) => c.args['query'] as ListQuery);
+  calls.filter((c) => c.cmd === 'list_invitations').map((c) => c.args as unknown as ListQuery);
 
 function listing(total: number) {
-  return installIpc({ list_invitations: (a) => pageFor(a['query'] as ListQuery, total) });
+  return installIpc({ list_invitations: (a) => pageFor(a as unknown as ListQuery, total) });
 }
 
 describe('the status table', () => {
@@ -140,7 +140,7 @@ describe('the status table', () => {
 
   it('opens the details of a selected row', async () => {
     installIpc({
-      list_invitations: (a) => pageFor(a['query'] as ListQuery, 3),
+      list_invitations: (a) => pageFor(a as unknown as ListQuery, 3),
       invitation_detail: (a) => ({
         invitation: invitation(a['id'] as number, 'sent', { email: 'grace@example.com' }),
         offers: ['resend', 'renew', 'revoke'],

@@ -16,6 +16,8 @@ const FRESH: SetupStatus = {
   keyring_problem: null,
   site: { state: 'not-started' },
   outbox: 'not-started',
+  server: null,
+  server_problem: null,
 };
 const GENERAL: General = {
   team: 'Rocket',
@@ -58,7 +60,7 @@ describe('the setup', () => {
   });
 
   it('sends the SMTP step, with plaintext beyond this machine only when ticked', async () => {
-    const { calls } = await start({ ...FRESH, general: GENERAL }, { save_smtp: () => SMTP });
+    const { calls } = await start({ ...FRESH, general: GENERAL }, { set_smtp: () => SMTP });
     const { container } = render(Setup, { onfinish: vi.fn() });
     await fireEvent.input(container.querySelector('#smtp-host')!, { target: { value: 'mail.example.com' } });
     await fireEvent.change(container.querySelector('#smtp-tls')!, { target: { value: 'none' } });
@@ -67,9 +69,15 @@ describe('the setup', () => {
     await fireEvent.click(insecure);
     await fireEvent.input(container.querySelector('#smtp-password')!, { target: { value: 's3cret' } });
     await fireEvent.click(container.querySelector('#save-smtp')!);
-    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_smtp')).toBe(true));
-    expect(calls.find((c) => c.cmd === 'save_smtp')?.args).toEqual({
-      input: { host: 'mail.example.com', port: null, tls: 'none', user: null, password: 's3cret', allow_insecure: true, bounce_address: null },
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'set_smtp')).toBe(true));
+    expect(calls.find((c) => c.cmd === 'set_smtp')?.args).toEqual({
+      host: 'mail.example.com',
+      port: null,
+      tls: 'none',
+      user: null,
+      password: 's3cret',
+      allow_insecure: true,
+      bounce_address: null,
     });
     // The password is never shown back.
     await waitFor(() => expect(container.querySelector('#smtp-password')).toHaveValue(''));
@@ -79,14 +87,14 @@ describe('the setup', () => {
     const warning = 'Gmail / Google Workspace files a copy of every message sent through it in the account’s Sent folder';
     const { calls } = await start(
       { ...FRESH, general: GENERAL },
-      { save_smtp: () => ({ ...SMTP, bounce_address: 'bounces@example.com', password_dropped: true, sent_copy: warning }) },
+      { set_smtp: () => ({ ...SMTP, bounce_address: 'bounces@example.com', password_dropped: true, sent_copy: warning }) },
     );
     const { container } = render(Setup, { onfinish: vi.fn() });
     await fireEvent.input(container.querySelector('#smtp-host')!, { target: { value: 'smtp.gmail.com' } });
     await fireEvent.input(container.querySelector('#smtp-bounce')!, { target: { value: ' bounces@example.com ' } });
     await fireEvent.click(container.querySelector('#save-smtp')!);
-    await waitFor(() => expect(calls.some((c) => c.cmd === 'save_smtp')).toBe(true));
-    expect((calls.find((c) => c.cmd === 'save_smtp')?.args as { input: { bounce_address: string } }).input.bounce_address).toBe(
+    await waitFor(() => expect(calls.some((c) => c.cmd === 'set_smtp')).toBe(true));
+    expect((calls.find((c) => c.cmd === 'set_smtp')?.args as { bounce_address: string }).bounce_address).toBe(
       'bounces@example.com',
     );
     await waitFor(() => expect(container.querySelector('#smtp-sent-copy')).toHaveTextContent(warning));
@@ -120,7 +128,7 @@ describe('the setup', () => {
     await start(
       { ...FRESH, general: GENERAL, smtp: SMTP, site: { state: 'not-serving', message: 'port 8750 is taken: stop the other program or pick another port' } },
       {
-        prepare_key: () => Promise.reject({ kind: 'environment', message: 'the OS keyring is locked: unlock it and try again' }),
+        ensure_key: () => Promise.reject({ kind: 'environment', message: 'the OS keyring is locked: unlock it and try again' }),
         check_site: () => ({ url: 'http://127.0.0.1:8750/healthz', ok: false, detail: 'nothing answered at 127.0.0.1:8750: is Herald serving?' }),
       },
     );
@@ -142,7 +150,7 @@ describe('the setup', () => {
     await start(
       { ...FRESH, general: GENERAL, smtp: SMTP },
       {
-        prepare_key: () => ({
+        ensure_key: () => ({
           keyring_service: 'herald',
           versions: [{ version: 1, key_id: 'k1-abc123', created_at: 1, retired_at: null, current: true, live_links: 0, presence: 'present' }],
           needing_reissue: [],

@@ -1,6 +1,8 @@
 // A mocked Rust side for component tests: records every command with its arguments and
 // answers from per-command handlers (a thrown or rejected value reaches the UI as the
-// command's rejection, as Tauri delivers it).
+// command's rejection, as Tauri delivers it). An owner operation (the `call` command with
+// `{ request: { op, input } }`) is recorded and answered under the operation's name, with its
+// input as the arguments (`{}` for none), so tests name operations as the declaration does.
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
 import { cleanup } from '@testing-library/svelte';
 import { emit } from '@tauri-apps/api/event';
@@ -21,10 +23,16 @@ export function installIpc(handlers: Record<string, Handler>): Call[] {
   (globalThis as { isTauri?: boolean }).isTauri = true;
   mockIPC(
     (cmd, args) => {
-      const a = (args ?? {}) as Record<string, unknown>;
-      calls.push({ cmd, args: a });
-      const h = handlers[cmd];
-      if (!h) return Promise.reject({ kind: 'environment', message: `no mock for ${cmd}` });
+      let name = cmd;
+      let a = (args ?? {}) as Record<string, unknown>;
+      if (cmd === 'call') {
+        const request = a['request'] as { op: string; input: Record<string, unknown> | null };
+        name = request.op;
+        a = request.input ?? {};
+      }
+      calls.push({ cmd: name, args: a });
+      const h = handlers[name];
+      if (!h) return Promise.reject({ kind: 'environment', message: `no mock for ${name}` });
       return h(a);
     },
     { shouldMockEvents: true },
