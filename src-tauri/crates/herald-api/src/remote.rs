@@ -279,12 +279,19 @@ async fn error_answer(base: &str, response: reqwest::Response) -> ApiError {
     match serde_json::from_slice::<ApiError>(&body) {
         Ok(e) => e,
         Err(_) if status == StatusCode::UNAUTHORIZED => not_authorized(),
+        // The transport's own refusal, before any handler: its body is not an ApiError.
+        Err(_) if status == StatusCode::TOO_MANY_REQUESTS => ApiError::environment(format!(
+            "the Herald server at {base} asks this computer to slow down (too many requests); try again in a minute"
+        ))
+        .with_reason(Reason::TooMany),
         Err(_) => not_herald(base, &format!("it answered HTTP {status}")),
     }
 }
 
+/// An environment error (exit 1): nothing the owner typed was wrong; this computer's access is
+/// gone, and only the server's side can give it back.
 pub(crate) fn not_authorized() -> ApiError {
-    ApiError::request(
+    ApiError::environment(
         "the Herald server refused this computer: its access was removed, or it was never paired",
     )
     .with_reason(Reason::NotAuthorized)

@@ -42,7 +42,7 @@ pub use hardening::{client_ip, rate_key, SiteConfig};
 use hardening::{Guard, Limits};
 pub use owner::{
     owner_bind_allowed, owner_bind_apart, run_owner_api, OwnerBindError, DEFAULT_OWNER_BIND,
-    OWNER_MAX_BODY,
+    OWNER_BURST, OWNER_MAX_BODY, OWNER_PER_MINUTE,
 };
 use pages::Page;
 pub use service::{stopped, OutboxEvents, Service};

@@ -87,6 +87,14 @@ impl OwnerLimits {
     }
 }
 
+/// Requests one address may make of the owner API: a burst of 300, then ten a second. An
+/// owner's window asks more than an invitee's browser does (a page of the table per scroll, the
+/// overview, a refetch at each event), so the site's 60-and-one-a-second would stall it;
+/// still a wall for a flood, and guessing a credential (256 random bits) or a pairing code (five
+/// tries, then locked) gains nothing from more tries.
+pub const OWNER_BURST: u32 = 300;
+pub const OWNER_PER_MINUTE: u32 = 600;
+
 #[derive(Clone)]
 struct OwnerGuard {
     config: Arc<SiteConfig>,
@@ -96,10 +104,7 @@ struct OwnerGuard {
 /// `router` behind the limits; the outermost layer is listed last.
 fn harden(router: Router, config: SiteConfig) -> Router {
     let limits = Arc::new(OwnerLimits {
-        requests: RateLimiter::keyed(hardening::quota(
-            hardening::PAGE_BURST,
-            hardening::PAGE_PER_MINUTE,
-        )),
+        requests: RateLimiter::keyed(hardening::quota(OWNER_BURST, OWNER_PER_MINUTE)),
     });
     hardening::forget_quiet_clients(&limits, OwnerLimits::forget_quiet);
     let guard = OwnerGuard {
