@@ -8,6 +8,8 @@
 #   outbox   bulk sending to smtp-sink, beside Postfix's smtp-source against the same sink
 #   app      start to a usable window (and with 100,000 invitations), idle memory, installer
 #            size, beside a blank Tauri 2 app built the same way
+#   remote   the owner API: a page of 100,000 invitations and an event reaching a paired
+#            client, beside the same in-process
 # Usage: scripts/bench.sh [--quick] [SECTION...]
 #   --quick   smaller sizes and fewer runs (minutes, not a quarter of an hour): for checking
 #             that the benchmarks work, not for figures to keep
@@ -21,7 +23,7 @@ cd "$HERALD_ROOT"
 ensure_cargo_on_path
 P=bench
 
-SECTIONS=(tokens listing site outbox app)
+SECTIONS=(tokens listing site outbox app remote)
 quick=0
 selected=()
 for arg in "$@"; do
@@ -42,11 +44,11 @@ done
 [ "${#selected[@]}" -gt 0 ] || selected=("${SECTIONS[@]}")
 
 if [ "$quick" = 1 ]; then
-    site_n=2000 outbox_n=500 app_runs=2 app_rows=20000
+    site_n=2000 outbox_n=500 app_runs=2 app_rows=20000 remote_rows=5000 remote_samples=100
     export HERALD_BENCH_DURATION=3s
     criterion=(--quick)
 else
-    site_n=20000 outbox_n=2000 app_runs=5 app_rows=100000
+    site_n=20000 outbox_n=2000 app_runs=5 app_rows=100000 remote_rows=100000 remote_samples=500
     criterion=()
 fi
 
@@ -123,6 +125,14 @@ run_section() {
     app)
         section "app: start, memory, installer"
         HERALD_BENCH_PREBUILT=1 scripts/bench-app.sh "$app_runs" "$app_rows"
+        ;;
+    remote)
+        section "remote: the owner API beside in-process"
+        HERALD_BENCH_ROWS=$remote_rows HERALD_BENCH_SAMPLES=$remote_samples \
+            cargo bench --locked -p herald-api --bench remote >"$target/bench/remote.log" 2>&1 ||
+            { tail -30 "$target/bench/remote.log"; die "$P" "the remote benchmark failed"; }
+        sed -n '/^remote:/,$p' "$target/bench/remote.log" | grep -v '^$' | sed 's/^/  /'
+        grep '^made ' "$target/bench/remote.log" | sed 's/^/  (/; s/$/)/'
         ;;
     esac
 }
