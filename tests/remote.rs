@@ -702,6 +702,20 @@ fn an_invitation_made_remotely_is_accepted_and_watched_live() {
     let shown: Value =
         serde_json::from_str(&ada.ok(&["invite", "show", &id.to_string(), "--json"])).unwrap();
     assert_eq!(shown["status"], "accepted", "{shown}");
+    // Several owners: the mail said who invited, and the history names her.
+    assert_eq!(shown["invited_by"], "Ada", "{shown}");
+    let history = ada.ok(&["invite", "show", &id.to_string()]);
+    assert!(history.contains("created by Ada"), "{history}");
+    let (_, mail) = server
+        .sink
+        .messages()
+        .into_iter()
+        .find(|(r, _)| r == "grace@example.com")
+        .unwrap();
+    assert!(
+        mail.contains("Subject: Ada invited you to join Analytical Engines"),
+        "{mail}"
+    );
 
     // Every event, in order, none twice: the server's own, from the first one watched.
     watcher.poll();

@@ -166,6 +166,7 @@ fn invitation(
         key_version: 1,
         opened_at: None,
         scanned_at: None,
+        invited_by: None,
     }
 }
 

@@ -8,10 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
-import { receivedMail } from '../lib/mail.mjs';
-import { CHROMIUM } from '../lib/chromium.mjs';
-import { windowForTests } from './window.mjs';
+import { acceptInChromium, waitForMail, waitForStatus, windowForTests } from './window.mjs';
 
 const env = process.env;
 assert.ok(env.HERALD_BIN && env.HERALD_DATA_DIR && env.HERALD_MAIL_DIR, 'run through scripts/window-test.sh');
@@ -76,44 +73,16 @@ test('an invitation goes out, is accepted in a browser, and the row turns accept
   await browser.execute(() => {
     window.__heraldNoReload = 'still here';
   });
-  const chip = () => browser.$('[data-invitation-id="1"] .status-chip');
-  await browser.waitUntil(async () => (await (await chip()).getAttribute('data-status')) === 'sent', {
-    timeout: 30_000,
-    timeoutMsg: 'invitation #1 never showed as sent',
-  });
+  await waitForStatus(browser, 1, 'sent');
 
   // The invitee's mail, as smtp-sink received it; the window must never show its link.
-  let mail;
-  await browser.waitUntil(
-    async () => {
-      try {
-        mail = receivedMail(env.HERALD_MAIL_DIR, site, 'grace@example.com');
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { timeout: 10_000, timeoutMsg: 'smtp-sink never received the invitation' },
-  );
+  const mail = await waitForMail(browser, env.HERALD_MAIL_DIR, site, 'grace@example.com');
   const token = mail.link.slice(mail.link.lastIndexOf('/') + 1);
   assert.ok(!(await browser.getPageSource()).includes(token), 'the window shows no token');
 
-  const chrome = await chromium.launch(CHROMIUM);
-  try {
-    const page = await chrome.newPage();
-    const opened = await page.goto(mail.link);
-    assert.equal(opened.status(), 200, 'the link from the mail opens the invitation page');
-    await page.getByRole('heading', { level: 1, name: 'Ada Lovelace invited you to join Rocket Team' }).waitFor();
-    await page.getByRole('button', { name: 'Accept' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Welcome to Rocket Team' }).waitFor();
-  } finally {
-    await chrome.close();
-  }
+  await acceptInChromium(mail.link, 'Ada Lovelace invited you to join Rocket Team', 'Rocket Team');
 
-  await browser.waitUntil(async () => (await (await chip()).getAttribute('data-status')) === 'accepted', {
-    timeout: 15_000,
-    timeoutMsg: 'the row never turned accepted',
-  });
+  await waitForStatus(browser, 1, 'accepted', 15_000);
   assert.equal(
     await browser.execute(() => window.__heraldNoReload),
     'still here',
@@ -162,10 +131,7 @@ test('the other screens, for people to look at', async () => {
   });
   await w.click('#queue');
   await w.click('[data-screen="status"]');
-  await browser.waitUntil(
-    async () => (await (await browser.$('[data-invitation-id="3"] .status-chip')).getAttribute('data-status')) === 'sent',
-    { timeout: 30_000, timeoutMsg: 'invitation #3 never showed as sent' },
-  );
+  await waitForStatus(browser, 3, 'sent');
   await w.shot('status');
 
   await w.click('[data-screen="members"]');

@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { remote } from 'webdriverio';
+import { chromium } from 'playwright-core';
+import { CHROMIUM } from '../lib/chromium.mjs';
+import { receivedMail } from '../lib/mail.mjs';
 
 const TIMEOUT = 15_000;
 
@@ -83,4 +86,47 @@ export function ui(browser) {
       await browser.saveScreenshot(`${process.env.HERALD_SHOTS}/${name}.png`);
     },
   };
+}
+
+/** Waits (while the window runs) for smtp-sink in `mailDir` to hold the mail to `to`, and
+ * returns it with its link to `site` (see tests/lib/mail.mjs). */
+export async function waitForMail(browser, mailDir, site, to) {
+  let mail;
+  await browser.waitUntil(
+    async () => {
+      try {
+        mail = receivedMail(mailDir, site, to);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeout: 10_000, timeoutMsg: `smtp-sink never received the invitation to ${to}` },
+  );
+  return mail;
+}
+
+/** Waits for invitation `id`'s row in the status table to show `status`. */
+export async function waitForStatus(browser, id, status, timeout = 30_000) {
+  const chip = () => browser.$(`[data-invitation-id="${id}"] .status-chip`);
+  await browser.waitUntil(async () => (await (await chip()).getAttribute('data-status')) === status, {
+    timeout,
+    timeoutMsg: `invitation #${id} never showed as ${status}`,
+  });
+}
+
+/** The invitee, in headless chromium: opens `link` (it must answer 200 with the heading
+ * `invitedHeading`), presses Accept and waits for the welcome to `team`. */
+export async function acceptInChromium(link, invitedHeading, team) {
+  const chrome = await chromium.launch(CHROMIUM);
+  try {
+    const page = await chrome.newPage();
+    const opened = await page.goto(link);
+    assert.equal(opened.status(), 200, 'the link from the mail opens the invitation page');
+    await page.getByRole('heading', { level: 1, name: invitedHeading }).waitFor();
+    await page.getByRole('button', { name: 'Accept' }).click();
+    await page.getByRole('heading', { level: 1, name: `Welcome to ${team}` }).waitFor();
+  } finally {
+    await chrome.close();
+  }
 }

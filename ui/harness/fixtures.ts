@@ -66,6 +66,7 @@ export function makeInvitations(n: number, seed = 7): Invitation[] {
       key_version: 1,
       opened_at: opened,
       scanned_at: sent !== null && r() > 0.6 ? sent + 8 : null,
+      invited_by: null,
     });
   }
   return out;
@@ -140,23 +141,23 @@ export function offersOf(status: Status): OwnerAction[] {
 
 export function historyOf(inv: Invitation): AuditEntry[] {
   const h: AuditEntry[] = [
-    { at: inv.created_at, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
+    { at: inv.created_at, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null, owner: null },
   ];
   if (inv.sent_at !== null) {
-    h.push({ at: inv.sent_at - 2, actor: 'system', action: 'sending', from_status: 'queued', to_status: 'sending', detail: null });
-    h.push({ at: inv.sent_at, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as 4Fz9KQ1mVbz3' });
+    h.push({ at: inv.sent_at - 2, actor: 'system', action: 'sending', from_status: 'queued', to_status: 'sending', detail: null, owner: null });
+    h.push({ at: inv.sent_at, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as 4Fz9KQ1mVbz3', owner: null });
   }
-  if (inv.scanned_at !== null) h.push({ at: inv.scanned_at, actor: 'system', action: 'scanned', from_status: null, to_status: null, detail: 'Mozilla/5.0 (compatible; SafeLinks)' });
-  if (inv.opened_at !== null) h.push({ at: inv.opened_at, actor: 'invitee', action: 'opened', from_status: null, to_status: null, detail: null });
+  if (inv.scanned_at !== null) h.push({ at: inv.scanned_at, actor: 'system', action: 'scanned', from_status: null, to_status: null, detail: 'Mozilla/5.0 (compatible; SafeLinks)', owner: null });
+  if (inv.opened_at !== null) h.push({ at: inv.opened_at, actor: 'invitee', action: 'opened', from_status: null, to_status: null, detail: null, owner: null });
   if (inv.status === 'failed') {
-    h.push({ at: inv.created_at + 60, actor: 'system', action: 'failed', from_status: 'sending', to_status: 'failed', detail: inv.last_error });
+    h.push({ at: inv.created_at + 60, actor: 'system', action: 'failed', from_status: 'sending', to_status: 'failed', detail: inv.last_error, owner: null });
   }
   if (inv.decided_at !== null) {
     const answer = inv.status === 'declined' ? 'declined' : 'accepted';
-    h.push({ at: inv.decided_at, actor: 'invitee', action: answer, from_status: 'sent', to_status: answer, detail: null });
+    h.push({ at: inv.decided_at, actor: 'invitee', action: answer, from_status: 'sent', to_status: answer, detail: null, owner: null });
   }
-  if (inv.status === 'expired') h.push({ at: inv.expires_at, actor: 'system', action: 'expired', from_status: 'sent', to_status: 'expired', detail: null });
-  if (inv.status === 'revoked') h.push({ at: inv.created_at + DAY, actor: 'owner', action: 'revoked', from_status: 'sent', to_status: 'revoked', detail: null });
+  if (inv.status === 'expired') h.push({ at: inv.expires_at, actor: 'system', action: 'expired', from_status: 'sent', to_status: 'expired', detail: null, owner: null });
+  if (inv.status === 'revoked') h.push({ at: inv.created_at + DAY, actor: 'owner', action: 'revoked', from_status: 'sent', to_status: 'revoked', detail: null, owner: null });
   return h.sort((a, b) => a.at - b.at);
 }
 

@@ -27,6 +27,9 @@ pub struct InvitationJson<'a> {
     pub scanned_at: Option<String>,
     pub attempts: u32,
     pub last_error: Option<&'a str>,
+    /// The owner who invited through the owner API; absent for the data folder's own owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<&'a str>,
 }
 
 impl<'a> From<&'a Invitation> for InvitationJson<'a> {
@@ -45,6 +48,7 @@ impl<'a> From<&'a Invitation> for InvitationJson<'a> {
             scanned_at: i.scanned_at.map(rfc3339),
             attempts: i.attempts,
             last_error: i.last_error.as_deref(),
+            invited_by: i.invited_by.as_deref(),
         }
     }
 }
@@ -150,9 +154,15 @@ pub fn invitation_detail(
             .as_deref()
             .map(|d| format!(": {d}"))
             .unwrap_or_default();
+        // An owner who acted through the owner API is named; the data folder's own is not.
+        let by = h
+            .owner
+            .as_deref()
+            .map(|o| format!(" by {o}"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "  {}  {:<7}  {}{change}{detail}",
+            "  {}  {:<7}  {}{by}{change}{detail}",
             rfc3339(h.at),
             h.actor.as_str(),
             h.action

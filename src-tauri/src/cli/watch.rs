@@ -24,6 +24,9 @@ struct EventJson<'a> {
     actor: herald_core::Actor,
     status: Option<herald_core::Status>,
     detail: Option<&'a str>,
+    /// The owner who acted through the owner API; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
 }
 
 pub async fn watch(out: &mut impl Write, client: &Client, a: WatchArgs) -> Result<(), CliError> {
@@ -74,6 +77,7 @@ fn json(e: &Event) -> EventJson<'_> {
         actor: e.entry.actor,
         status: e.entry.to_status,
         detail: e.entry.detail.as_deref(),
+        owner: e.entry.owner.as_deref(),
     }
 }
 
@@ -86,6 +90,9 @@ fn line(e: &Event) -> String {
         _ => {}
     }
     s.push_str(&e.entry.action.to_string());
+    if let Some(o) = &e.entry.owner {
+        s.push_str(&format!(" by {o}"));
+    }
     if let Some(to) = e.entry.to_status {
         s.push_str(&format!(" → {to}"));
     }

@@ -181,6 +181,7 @@ mod tests {
                 from_status: Some(Status::Sent),
                 to_status: None,
                 detail: None,
+                owner: None,
             },
         }
     }

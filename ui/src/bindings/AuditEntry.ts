@@ -6,4 +6,9 @@ import type { Status } from "./Status";
 /**
  * One line of an invitation's history.
  */
-export type AuditEntry = { at: number, actor: Actor, action: AuditAction, from_status: Status | null, to_status: Status | null, detail: string | null, };
+export type AuditEntry = { at: number, actor: Actor, action: AuditAction, from_status: Status | null, to_status: Status | null, detail: string | null, 
+/**
+ * The owner who acted, for an owner's action through the owner API; `None` for the data
+ * folder's own owner on this computer, and for the invitee's and Herald's own lines.
+ */
+owner: string | null, };

@@ -11,4 +11,9 @@ id: number,
 /**
  * `None` for events about no one invitation (a key made or retired).
  */
-invitation_id: number | null, email: string | null, at: number, actor: Actor, action: AuditAction, from_status: Status | null, to_status: Status | null, detail: string | null, };
+invitation_id: number | null, email: string | null, at: number, actor: Actor, action: AuditAction, from_status: Status | null, to_status: Status | null, detail: string | null, 
+/**
+ * The owner who acted, for an owner's action through the owner API; `None` for the data
+ * folder's own owner on this computer, and for the invitee's and Herald's own lines.
+ */
+owner: string | null, };

@@ -18,4 +18,9 @@ opened_at: number | null,
 /**
  * When something that looks like a mail scanner first fetched the link.
  */
-scanned_at: number | null, };
+scanned_at: number | null, 
+/**
+ * The owner who invited, when it was not the data folder's own owner (an owner acting
+ * through the owner API): the name the mail and the page give.
+ */
+invited_by: string | null, };

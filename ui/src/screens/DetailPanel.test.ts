@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OwnerAction } from '../bindings/OwnerAction';
 import type { Status } from '../bindings/Status';
 import { closeTopLayer } from '../lib/layers';
-import { installIpc, invitation, resetAll } from '../test/ipc';
+import { session } from '../lib/session.svelte';
+import { FRESH, installIpc, invitation, resetAll } from '../test/ipc';
 import DetailPanel from './DetailPanel.svelte';
 
 afterEach(resetAll);
@@ -15,8 +16,8 @@ function detailOf(status: Status, extra = {}, offers: OwnerAction[] = ['resend',
     invitation: invitation(9, status, { email: 'grace@example.com', name: 'Grace Hopper', role: 'editor', note: 'Welcome!', ...extra }),
     offers,
     history: [
-      { at: 100, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
-      { at: 200, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as AB12' },
+      { at: 100, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null, owner: null },
+      { at: 200, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as AB12', owner: null },
     ],
   });
 }
@@ -32,6 +33,29 @@ describe('the invitation details', () => {
     }
     expect(panel.querySelector('.status-chip')).toHaveAttribute('data-status', 'failed');
     expect(panel.innerHTML).not.toMatch(/https?:\/\//);
+  });
+
+  it('names the owner who acted through the server, and says "you" for this computer\'s owner', async () => {
+    session.status = {
+      ...FRESH,
+      general: { team: 'Rocket', owner_name: 'Charles Babbage', from: 'a@example.com', public_url: 'https://x.example', reply_to: null, default_expiry_secs: 604800 },
+      server: { url: 'https://herald.example.com:8751', owner_id: 2, owner_name: 'Ada', paired_at: 1, fingerprint: 'x' },
+    };
+    installIpc({
+      invitation_detail: () => ({
+        invitation: invitation(9, 'revoked', { invited_by: 'Grace Hopper' }),
+        offers: [],
+        history: [
+          { at: 100, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null, owner: 'Grace Hopper' },
+          { at: 200, actor: 'owner', action: 'resend', from_status: 'sent', to_status: 'queued', detail: null, owner: null },
+          { at: 300, actor: 'owner', action: 'revoked', from_status: 'sent', to_status: 'revoked', detail: null, owner: 'Ada' },
+        ],
+      }),
+    });
+    const { container } = render(DetailPanel, { id: 9, onclose: vi.fn() });
+    await waitFor(() => expect(container.querySelectorAll('.timeline li').length).toBe(3));
+    const by = [...container.querySelectorAll('.timeline .meta')].map((m) => m.textContent?.split('·')[0]?.trim());
+    expect(by).toEqual(['by Grace Hopper', 'by Charles Babbage', 'by you']);
   });
 
   it.each<[Status, boolean, boolean, boolean]>([

@@ -145,8 +145,8 @@ describe('the status table', () => {
         invitation: invitation(a['id'] as number, 'sent', { email: 'grace@example.com' }),
         offers: ['resend', 'renew', 'revoke'],
         history: [
-          { at: 1, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null },
-          { at: 2, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as X1' },
+          { at: 1, actor: 'owner', action: 'created', from_status: null, to_status: 'queued', detail: null, owner: null },
+          { at: 2, actor: 'system', action: 'sent', from_status: 'sending', to_status: 'sent', detail: '250 2.0.0 Ok: queued as X1', owner: null },
         ],
       }),
     });

@@ -3,22 +3,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { General } from '../bindings/General';
 import type { SetupStatus } from '../bindings/SetupStatus';
 import { session } from '../lib/session.svelte';
-import { installIpc, resetAll } from '../test/ipc';
+import { FRESH, installIpc, resetAll } from '../test/ipc';
 import Setup from './Setup.svelte';
 
 afterEach(resetAll);
 
-const FRESH: SetupStatus = {
-  general: null,
-  smtp: null,
-  key: null,
-  smtp_ports: { starttls: 587, tls: 465, none: 25 },
-  keyring_problem: null,
-  site: { state: 'not-started' },
-  outbox: 'not-started',
-  server: null,
-  server_problem: null,
-};
 const GENERAL: General = {
   team: 'Rocket',
   owner_name: 'Ada',

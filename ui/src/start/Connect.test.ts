@@ -4,21 +4,10 @@ import type { ListQuery } from '../bindings/ListQuery';
 import type { ServerView } from '../bindings/ServerView';
 import type { SetupStatus } from '../bindings/SetupStatus';
 import App from '../App.svelte';
-import { COUNTS, installIpc, pageFor, resetAll, sendLive } from '../test/ipc';
+import { COUNTS, FRESH, installIpc, pageFor, resetAll, sendLive } from '../test/ipc';
 
 afterEach(resetAll);
 
-const BLANK: SetupStatus = {
-  general: null,
-  smtp: null,
-  key: null,
-  smtp_ports: { starttls: 587, tls: 465, none: 25 },
-  keyring_problem: null,
-  site: { state: 'not-started' },
-  outbox: 'not-started',
-  server: null,
-  server_problem: null,
-};
 
 const SERVER: ServerView = {
   url: 'https://herald.example.com:8751',
@@ -29,7 +18,7 @@ const SERVER: ServerView = {
 };
 
 const PAIRED: SetupStatus = {
-  ...BLANK,
+  ...FRESH,
   general: { team: 'Rocket', owner_name: 'Ada', from: 'a@example.com', public_url: 'https://invites.example.com', reply_to: null, default_expiry_secs: 604800 },
   server: SERVER,
 };
@@ -39,7 +28,7 @@ function backend(connect: (a: Record<string, unknown>) => unknown = () => SERVER
   let paired = false;
   const calls = installIpc({
     app_info: () => ({ name: 'Herald', version: '1.0.0', data_dir: '/tmp/herald' }),
-    setup_status: () => (paired ? PAIRED : BLANK),
+    setup_status: () => (paired ? PAIRED : FRESH),
     connect: async (a) => {
       const answer = await connect(a);
       paired = true;

@@ -9,6 +9,7 @@ import { emit } from '@tauri-apps/api/event';
 import type { Invitation } from '../bindings/Invitation';
 import type { LiveEvent } from '../bindings/LiveEvent';
 import type { ListPage } from '../bindings/ListPage';
+import type { SetupStatus } from '../bindings/SetupStatus';
 import type { Status } from '../bindings/Status';
 import type { StatusCounts } from '../bindings/StatusCounts';
 import { live } from '../lib/live.svelte';
@@ -73,6 +74,7 @@ export function invitation(id: number, status: Status = 'sent', extra: Partial<I
     key_version: 1,
     opened_at: null,
     scanned_at: null,
+    invited_by: null,
     ...extra,
   };
 }
@@ -100,3 +102,16 @@ export function pageFor(
   for (let i = query.offset; i < end; i++) rows.push(invitation(i + 1, query.status ?? 'sent'));
   return { total, offset: query.offset, rows, counts };
 }
+
+/** A data folder where nothing is set up yet, and no server is paired. */
+export const FRESH: SetupStatus = {
+  general: null,
+  smtp: null,
+  key: null,
+  smtp_ports: { starttls: 587, tls: 465, none: 25 },
+  keyring_problem: null,
+  site: { state: 'not-started' },
+  outbox: 'not-started',
+  server: null,
+  server_problem: null,
+};

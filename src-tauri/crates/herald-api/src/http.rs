@@ -137,13 +137,13 @@ fn credential(headers: &HeaderMap) -> Option<String> {
 
 /// The owner behind a request's credential, checked on the blocking pool (it reads SQLite).
 /// Every refusal is the same 401, whatever was wrong with the credential.
-async fn admit(api: &Arc<Api>, headers: &HeaderMap) -> Result<i64> {
+async fn admit(api: &Arc<Api>, headers: &HeaderMap) -> Result<herald_core::Owner> {
     let Some(token) = credential(headers) else {
         return Err(crate::remote::not_authorized());
     };
     api.local
         .run(false, move |l| match l.herald().authenticate(&token) {
-            Ok(owner) => Ok(owner.id),
+            Ok(owner) => Ok(owner),
             Err(herald_core::Error::Pairing(PairingError::NotAuthorized)) => {
                 Err(crate::remote::not_authorized())
             }
@@ -198,7 +198,7 @@ async fn operation(
     headers: HeaderMap,
     body: Bytes,
 ) -> std::result::Result<Json<serde_json::Value>, Refusal> {
-    admit(&api, &headers).await?;
+    let owner = admit(&api, &headers).await?;
     let input: serde_json::Value = if body.is_empty() {
         serde_json::Value::Null
     } else {
@@ -207,8 +207,10 @@ async fn operation(
     };
     let request = Request::decode(&name, input)?;
     let writes = request.writes();
+    // What this owner does is done in their name: the history and the mail say who.
     let answer = api
         .local
+        .acting_as(&owner.name)
         .run(writes, move |ops| request.run_json(ops))
         .await?;
     Ok(Json(answer))

@@ -25,6 +25,9 @@ pub type OnChange = Arc<dyn Fn() + Send + Sync>;
 pub struct Local {
     herald: Arc<Herald>,
     on_change: Option<OnChange>,
+    /// The paired owner a request through the owner API comes from: named in what they do.
+    /// `None` on this computer, where the data folder's own owner acts.
+    acting: Option<Arc<str>>,
 }
 
 impl Local {
@@ -32,6 +35,16 @@ impl Local {
         Local {
             herald,
             on_change: None,
+            acting: None,
+        }
+    }
+
+    /// The same operations, done by the paired owner `name` (the owner API, once a request's
+    /// credential has named them).
+    pub fn acting_as(&self, name: &str) -> Local {
+        Local {
+            acting: Some(Arc::from(name)),
+            ..self.clone()
         }
     }
 
@@ -138,7 +151,10 @@ impl Operations for Local {
     }
 
     fn preview_mail(&self, input: MailDraft) -> Result<MailPreview> {
-        Ok(self.herald.preview_mail(&input)?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).preview_mail(&input)?,
+            None => self.herald.preview_mail(&input)?,
+        })
     }
 
     fn create_invitations(&self, input: NewInvitations) -> Result<Vec<Invitation>> {
@@ -149,7 +165,10 @@ impl Operations for Local {
             expires: given(input.expires),
             ..input
         };
-        Ok(self.herald.create_invitations(&input)?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).create_invitations(&input)?,
+            None => self.herald.create_invitations(&input)?,
+        })
     }
 
     fn list_invitations(&self, input: ListQuery) -> Result<ListPage> {
@@ -170,16 +189,29 @@ impl Operations for Local {
     }
 
     fn resend(&self, input: InvitationId) -> Result<Invitation> {
-        Ok(self.herald.resend(input.id)?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).resend(input.id)?,
+            None => self.herald.resend(input.id)?,
+        })
     }
 
     fn renew(&self, input: RenewInput) -> Result<Invitation> {
         let expires = given(input.expires);
-        Ok(self.herald.renew(input.id, expires.as_deref())?.invitation)
+        let renewed = match &self.acting {
+            Some(owner) => self
+                .herald
+                .acting_as(owner)
+                .renew(input.id, expires.as_deref())?,
+            None => self.herald.renew(input.id, expires.as_deref())?,
+        };
+        Ok(renewed.invitation)
     }
 
     fn revoke(&self, input: InvitationId) -> Result<Invitation> {
-        Ok(self.herald.revoke(input.id)?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).revoke(input.id)?,
+            None => self.herald.revoke(input.id)?,
+        })
     }
 
     fn overview(&self, input: OverviewQuery) -> Result<Overview> {

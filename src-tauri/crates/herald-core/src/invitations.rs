@@ -51,6 +51,16 @@ impl Herald {
     /// single transaction: either all are created or none (and the error names the first
     /// problem and how many more there are).
     pub fn create_invitations(&self, req: &NewInvitations) -> Result<Vec<Invitation>> {
+        self.create_invitations_by(req, None)
+    }
+
+    /// [`Herald::create_invitations`], by `by` (an owner acting through the owner API; see
+    /// [`Herald::acting_as`]).
+    pub(crate) fn create_invitations_by(
+        &self,
+        req: &NewInvitations,
+        by: Option<&str>,
+    ) -> Result<Vec<Invitation>> {
         if req.recipients.is_empty() {
             return Err(ValidationError::NoRecipients.into());
         }
@@ -100,6 +110,7 @@ impl Herald {
                     role: &role,
                     note: note.as_deref(),
                     expires_at,
+                    invited_by: by,
                 };
                 ids.push(invitations::insert(tx, &new, &nonce, key_version, now)?);
             }
@@ -137,6 +148,10 @@ impl Herald {
     /// Mails the same link again: the first mail keeps working (people resend because a mail
     /// went missing). An expired invitation cannot reuse its link, so it is renewed instead.
     pub fn resend(&self, id: i64) -> Result<Invitation> {
+        self.resend_by(id, None)
+    }
+
+    pub(crate) fn resend_by(&self, id: i64, by: Option<&str>) -> Result<Invitation> {
         let now = self.clock.now();
         let expired = self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
@@ -146,7 +161,7 @@ impl Herald {
                     self.check_may_mail(tx, &inv.email, 1, now)?;
                     let resend =
                         Transition::new(id, Status::Queued, Actor::Owner, AuditAction::Resend, now);
-                    self.step(tx, resend)?;
+                    self.step(tx, resend.by(by))?;
                     // The owner asked again: the outbox starts afresh for it.
                     outbox::start_afresh(tx, id)?;
                     Ok(false)
@@ -156,7 +171,7 @@ impl Herald {
             }
         })?;
         if expired {
-            return self.renew(id, None).map(|r| r.invitation);
+            return self.renew_by(id, None, by).map(|r| r.invitation);
         }
         self.invitation(id)
     }
@@ -164,6 +179,15 @@ impl Herald {
     /// Mints a fresh link (new nonce, new expiry, the current key) and queues it; the earlier
     /// link dies at once.
     pub fn renew(&self, id: i64, expires: Option<&str>) -> Result<RenewOutcome> {
+        self.renew_by(id, expires, None)
+    }
+
+    pub(crate) fn renew_by(
+        &self,
+        id: i64,
+        expires: Option<&str>,
+        by: Option<&str>,
+    ) -> Result<RenewOutcome> {
         let ttl = self.ttl(expires)?;
         let now = self.clock.now();
         let expires_at = now.saturating_add(ttl);
@@ -188,11 +212,11 @@ impl Herald {
             let detail = format!("new link until {}", crate::clock::rfc3339(expires_at));
             if inv.status == Status::Queued {
                 let (actor, action) = (Actor::Owner, AuditAction::Renewed);
-                audit::note(tx, Some(id), actor, action, Some(&detail), now)?;
+                audit::note_by(tx, Some(id), actor, action, Some(&detail), by, now)?;
             } else {
                 let renewed =
                     Transition::new(id, Status::Queued, Actor::Owner, AuditAction::Renewed, now);
-                self.step(tx, renewed.detail(&detail))?;
+                self.step(tx, renewed.detail(&detail).by(by))?;
             }
             outbox::start_afresh(tx, id)?;
             Ok(inv.status)
@@ -205,12 +229,16 @@ impl Herald {
 
     /// Withdraws an invitation: its link dies at once and says "revoked" to the invitee.
     pub fn revoke(&self, id: i64) -> Result<Invitation> {
+        self.revoke_by(id, None)
+    }
+
+    pub(crate) fn revoke_by(&self, id: i64, by: Option<&str>) -> Result<Invitation> {
         let now = self.clock.now();
         self.store.write(|tx| {
             self.sweep_expired_in(tx, now)?;
             let revoke =
                 Transition::new(id, Status::Revoked, Actor::Owner, AuditAction::Revoked, now);
-            self.step(tx, revoke)?;
+            self.step(tx, revoke.by(by))?;
             links::end_current(tx, id, EndReason::Revoked, now)?;
             Ok(())
         })?;

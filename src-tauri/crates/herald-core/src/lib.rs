@@ -4,6 +4,7 @@
 //! [`Herald`], so each rule is written once: validation, the state machine, the audit log, and
 //! which secrets may leave the core (only the mailer ever receives a token or a code).
 
+mod acting;
 mod backup;
 pub mod clock;
 pub mod error;
@@ -31,6 +32,7 @@ pub(crate) mod store;
 pub mod token;
 pub mod validate;
 
+pub use acting::ActingAs;
 pub use backup::{Restored, REPLACED_SUFFIX};
 pub use clock::{rfc3339, Clock, Timestamp};
 pub use error::{Error, ErrorKind, Result};

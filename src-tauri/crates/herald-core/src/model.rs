@@ -28,6 +28,10 @@ pub struct Invitation {
     pub opened_at: Option<Timestamp>,
     /// When something that looks like a mail scanner first fetched the link.
     pub scanned_at: Option<Timestamp>,
+    /// The owner who invited, when it was not the data folder's own owner (an owner acting
+    /// through the owner API): the name the mail and the page give.
+    #[serde(default)]
+    pub invited_by: Option<String>,
 }
 
 /// Who caused a change, for the audit log.
@@ -145,6 +149,10 @@ pub struct AuditEntry {
     pub from_status: Option<Status>,
     pub to_status: Option<Status>,
     pub detail: Option<String>,
+    /// The owner who acted, for an owner's action through the owner API; `None` for the data
+    /// folder's own owner on this computer, and for the invitee's and Herald's own lines.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// Filter for listing invitations.

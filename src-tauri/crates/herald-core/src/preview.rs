@@ -149,7 +149,19 @@ impl Herald {
 
     /// The invitation mail for a draft, validated as `create_invitations` would.
     pub fn preview_mail(&self, draft: &MailDraft) -> Result<MailPreview> {
-        let general = self.general()?;
+        self.preview_mail_by(draft, None)
+    }
+
+    /// [`Herald::preview_mail`] for invitations `by` would make: the mail names them.
+    pub(crate) fn preview_mail_by(
+        &self,
+        draft: &MailDraft,
+        by: Option<&str>,
+    ) -> Result<MailPreview> {
+        let mut general = self.general()?;
+        if let Some(by) = by {
+            general.owner_name = by.to_owned();
+        }
         let name = validate::optional_text("name", draft.name.as_deref(), MAX_NAME_LEN)?;
         let role = match draft.role.as_deref() {
             Some(r) => validate::text("role", r, MAX_ROLE_LEN)?,

@@ -5,6 +5,8 @@
 // What the tests share: fixtures, helpers, the outbox worker on its own runtime.
 mod common;
 
+// Owners acting through the owner API, named in what they do.
+mod acting;
 // Invitations, links, keys and the SMTP settings, against SQLite files and a keyring.
 mod lifecycle;
 // The outbox against a real SMTP server (Postfix's smtp-sink).

@@ -62,6 +62,15 @@ pub struct AnswerForm {
     code: Option<String>,
 }
 
+/// The settings as this invitation's pages speak: the owner who invited names themselves (see
+/// `herald_core::mail::inviter`), as the mail did.
+fn as_invited(g: &General, i: &Invitation) -> General {
+    General {
+        owner_name: herald_core::mail::inviter(g, i).to_owned(),
+        ..g.clone()
+    }
+}
+
 impl Page {
     fn new(status: StatusCode, general: Option<&General>, heading: impl Into<String>) -> Page {
         let heading = heading.into();
@@ -112,6 +121,7 @@ impl Page {
         action: String,
         code: Option<(String, String)>,
     ) -> Page {
+        let g = &as_invited(g, i);
         let mut p = Page::new(
             StatusCode::OK,
             Some(g),
@@ -183,6 +193,7 @@ impl Page {
     }
 
     pub fn answered(g: &General, i: &Invitation, never_again: bool) -> Page {
+        let g = &as_invited(g, i);
         if i.status == herald_core::Status::Accepted {
             Page::new(StatusCode::OK, Some(g), format!("Welcome to {}", g.team)).line(format!(
                 "You have accepted the invitation. {} has been told and will be in touch.",

@@ -98,7 +98,7 @@ pub fn render_parts(
     let expires = readable_time(invitation.expires_at);
     let fields = Fields {
         invitee_name: invitation.name.as_deref(),
-        owner: &general.owner_name,
+        owner: inviter(general, invitation),
         team: &general.team,
         role: &invitation.role,
         note: invitation.note.as_deref(),
@@ -123,12 +123,13 @@ pub fn compose(
     let (text, html) = render_parts(general, invitation, link)?;
     let links = links(general, link);
     let address = |a: &str| a.parse().map_err(|_| MailError::Address(a.to_owned()));
-    let from = Mailbox::new(Some(general.owner_name.clone()), address(&general.from)?);
+    let owner = inviter(general, invitation);
+    let from = Mailbox::new(Some(owner.to_owned()), address(&general.from)?);
     let to = Mailbox::new(invitation.name.clone(), address(&invitation.email)?);
     let mut builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(subject(general))
+        .subject(subject(owner, &general.team))
         .message_id(Some(message_id.to_owned()))
         .date_now()
         .user_agent(format!("Herald {}", env!("CARGO_PKG_VERSION")))
@@ -146,10 +147,7 @@ pub fn compose(
             "auto-generated".to_owned(),
         ));
     if let Some(reply_to) = &general.reply_to {
-        builder = builder.reply_to(Mailbox::new(
-            Some(general.owner_name.clone()),
-            address(reply_to)?,
-        ));
+        builder = builder.reply_to(Mailbox::new(Some(owner.to_owned()), address(reply_to)?));
     }
     builder
         .multipart(MultiPart::alternative_plain_html(text, html))
@@ -196,16 +194,22 @@ pub fn preview(
         .render()
         .map_err(|e| MailError::Template(e.to_string()))?;
     Ok(Rendered {
-        subject: subject(general),
+        subject: subject(&general.owner_name, &general.team),
         text,
     })
 }
 
-fn subject(general: &General) -> String {
-    format!(
-        "{} invited you to join {}",
-        general.owner_name, general.team
-    )
+/// Who invited, as the mail and the page say it: the owner who made the invitation through the
+/// owner API, or the data folder's own owner.
+pub fn inviter<'a>(general: &'a General, invitation: &'a Invitation) -> &'a str {
+    invitation
+        .invited_by
+        .as_deref()
+        .unwrap_or(&general.owner_name)
+}
+
+fn subject(owner: &str, team: &str) -> String {
+    format!("{owner} invited you to join {team}")
 }
 
 /// The message `herald smtp test` sends: proves the settings work without inventing an

@@ -9,8 +9,8 @@ mod transport;
 mod worker;
 
 pub use compose::{
-    compose, links, new_message_id, preview, readable_time, render_parts, test_message, Links,
-    Rendered, PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
+    compose, inviter, links, new_message_id, preview, readable_time, render_parts, test_message,
+    Links, Rendered, PLACEHOLDER_CODE, PLACEHOLDER_LINK, PLACEHOLDER_UNSUBSCRIBE,
 };
 pub use probe::{TestMail, TestMailError};
 pub use sent_copy::{sent_copy, SentCopy};

@@ -18,13 +18,16 @@ pub struct Line<'a> {
     pub from: Option<Status>,
     pub to: Option<Status>,
     pub detail: Option<&'a str>,
+    /// The owner who acted through the owner API; `None` otherwise (see `AuditEntry::owner`).
+    pub owner: Option<&'a str>,
 }
 
 pub fn write(tx: &Tx<'_>, line: &Line<'_>, at: Timestamp) -> Result<()> {
     exec(
         tx,
-        "INSERT INTO audit (invitation_id, at, actor, action, from_status, to_status, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit (invitation_id, at, actor, action, from_status, to_status, detail,
+                            owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             line.invitation,
             at,
@@ -32,7 +35,8 @@ pub fn write(tx: &Tx<'_>, line: &Line<'_>, at: Timestamp) -> Result<()> {
             line.action,
             line.from,
             line.to,
-            line.detail
+            line.detail,
+            line.owner
         ],
     )
     .map(drop)
@@ -48,6 +52,19 @@ pub fn note(
     detail: Option<&str>,
     at: Timestamp,
 ) -> Result<()> {
+    note_by(tx, invitation, actor, action, detail, None, at)
+}
+
+/// [`note`], by an owner acting through the owner API.
+pub fn note_by(
+    tx: &Tx<'_>,
+    invitation: Option<i64>,
+    actor: Actor,
+    action: AuditAction,
+    detail: Option<&str>,
+    owner: Option<&str>,
+    at: Timestamp,
+) -> Result<()> {
     let line = Line {
         invitation,
         actor,
@@ -55,6 +72,7 @@ pub fn note(
         from: None,
         to: None,
         detail,
+        owner,
     };
     write(tx, &line, at)
 }
@@ -63,7 +81,7 @@ pub fn note(
 pub fn history(tx: &Tx<'_>, invitation_id: i64) -> Result<Vec<AuditEntry>> {
     rows(
         tx,
-        "SELECT at, actor, action, from_status, to_status, detail FROM audit
+        "SELECT at, actor, action, from_status, to_status, detail, owner FROM audit
          WHERE invitation_id = ?1 ORDER BY id",
         [invitation_id],
         |r| {
@@ -74,6 +92,7 @@ pub fn history(tx: &Tx<'_>, invitation_id: i64) -> Result<Vec<AuditEntry>> {
                 from_status: r.get(3)?,
                 to_status: r.get(4)?,
                 detail: r.get(5)?,
+                owner: r.get(6)?,
             })
         },
     )
@@ -102,7 +121,7 @@ pub fn since(tx: &Tx<'_>, after: i64, limit: u32) -> Result<Vec<crate::events::E
     rows(
         tx,
         "SELECT a.id, a.invitation_id, i.email, a.at, a.actor, a.action, a.from_status,
-                a.to_status, a.detail
+                a.to_status, a.detail, a.owner
          FROM audit a LEFT JOIN invitations i ON i.id = a.invitation_id
          WHERE a.id > ?1 ORDER BY a.id LIMIT ?2",
         params![after, limit],
@@ -118,6 +137,7 @@ pub fn since(tx: &Tx<'_>, after: i64, limit: u32) -> Result<Vec<crate::events::E
                     from_status: r.get(6)?,
                     to_status: r.get(7)?,
                     detail: r.get(8)?,
+                    owner: r.get(9)?,
                 },
             })
         },

@@ -16,7 +16,7 @@ use crate::token::NONCE_LEN;
 /// The columns [`from_row`] reads, from `invitations i JOIN links l ON l.id = i.link_id`.
 pub(super) const COLUMNS: &str = "i.id, i.email, i.name, i.role, i.note, i.status, i.created_at,
     i.expires_at, i.sent_at, i.decided_at, i.attempts, i.last_error, l.key_version, i.opened_at,
-    i.scanned_at";
+    i.scanned_at, i.invited_by";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -35,6 +35,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
         key_version: r.get(12)?,
         opened_at: r.get(13)?,
         scanned_at: r.get(14)?,
+        invited_by: r.get(15)?,
     })
 }
 
@@ -102,6 +103,8 @@ pub struct NewInvitation<'a> {
     pub role: &'a str,
     pub note: Option<&'a str>,
     pub expires_at: Timestamp,
+    /// The owner inviting through the owner API, if any.
+    pub invited_by: Option<&'a str>,
 }
 
 /// Inserts a queued invitation with its first link, and its first line of history; returns
@@ -115,9 +118,19 @@ pub fn insert(
 ) -> Result<i64> {
     exec(
         tx,
-        "INSERT INTO invitations (email, name, role, note, status, created_at, updated_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-        params![new.email, new.name, new.role, new.note, Status::Queued, now, new.expires_at],
+        "INSERT INTO invitations (email, name, role, note, status, created_at, updated_at, expires_at,
+                                  invited_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+        params![
+            new.email,
+            new.name,
+            new.role,
+            new.note,
+            Status::Queued,
+            now,
+            new.expires_at,
+            new.invited_by
+        ],
     )
     .or_db(tx)?;
     let id = tx.tx.last_insert_rowid();
@@ -129,6 +142,7 @@ pub fn insert(
         from: None,
         to: Some(Status::Queued),
         detail: None,
+        owner: new.invited_by,
     };
     audit::write(tx, &line, now)?;
     Ok(id)
@@ -152,6 +166,8 @@ pub struct Transition<'a> {
     pub detail: Option<&'a str>,
     pub stamp: Stamp<'a>,
     pub at: Timestamp,
+    /// The owner who acted through the owner API, if one did.
+    pub owner: Option<&'a str>,
 }
 
 impl<'a> Transition<'a> {
@@ -166,7 +182,13 @@ impl<'a> Transition<'a> {
             detail: None,
             stamp: Stamp::default(),
             at,
+            owner: None,
         }
+    }
+
+    /// The owner acting through the owner API, for the audit line.
+    pub fn by(self, owner: Option<&'a str>) -> Self {
+        Transition { owner, ..self }
     }
 
     pub fn detail(self, detail: &'a str) -> Self {
@@ -236,6 +258,7 @@ pub fn transition(tx: &Tx<'_>, t: &Transition<'_>) -> Result<Status, TransitionE
         from: Some(from),
         to: Some(t.to),
         detail: t.detail,
+        owner: t.owner,
     };
     audit::write(tx, &line, t.at).map_err(TransitionError::Store)?;
     Ok(from)

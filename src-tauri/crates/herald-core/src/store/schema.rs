@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[M<'static>] = &[
     M::up(V7),
     M::up(V8),
     M::up(V9),
+    M::up(V10),
 ];
 
 pub(crate) fn migrations() -> Migrations<'static> {
@@ -186,6 +187,14 @@ ALTER TABLE invitations DROP COLUMN code_failures;
 /// credential. Ids are AUTOINCREMENT so that a removed owner's id is never
 /// given to another: audit lines and old credentials keep naming the one they meant. A removed
 /// owner keeps its row (name, dates) for the audit, without its verifier.
+/// Several owners: who invited (the name the mail and the page give) and who did what. Names,
+/// not ids: an owner removed later still made what they made. NULL for what came before, or for
+/// the data folder's own owner acting on this computer; faces show `general.owner_name` then.
+const V10: &str = r#"
+ALTER TABLE invitations ADD COLUMN invited_by TEXT;
+ALTER TABLE audit ADD COLUMN owner TEXT;
+"#;
+
 const V9: &str = r#"
 CREATE TABLE owners (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
