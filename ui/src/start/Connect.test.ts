@@ -147,6 +147,8 @@ describe('where Herald lives', () => {
     expect(container.querySelector('#server-url')).toHaveTextContent(SERVER.url);
     // The team and sender are the server's: shown, not editable here.
     expect(container.querySelector('#general-facts')).toHaveTextContent('Rocket');
+    // What this owner's invitations say: their own name, not the server's owner's.
+    expect(container.querySelector('#general-facts')).toHaveTextContent('“Grace Hopper invited you to join Rocket”');
     expect(container.querySelector('#team')).toBeNull();
     expect(container.querySelector('#open-setup')).toBeNull();
 
