@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::common::sink::Sink;
-use crate::common::Env;
+use crate::common::{Env, SERVE};
 
 /// What only these tests need of an `Env`.
 impl Env {
@@ -164,13 +164,7 @@ fn commands_before_init_say_how_to_start_and_write_nothing() {
         &["invite", "create", "ada@example.com"],
         &["key", "status"],
         &["smtp", "set", "--host", "localhost", "--tls", "none"],
-        &[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--owner-bind",
-            "127.0.0.1:0",
-        ],
+        SERVE,
     ] {
         assert_refused(&env.run(args), "herald init --team", args);
     }
@@ -769,17 +763,7 @@ fn a_kill_mid_batch_loses_nothing() {
     env.ok(&args);
 
     // Serve until some mail has gone out, then kill -9: no chance to tidy up.
-    let mut serve = env
-        .cmd(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--owner-bind",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve = env.cmd(SERVE).stdout(Stdio::null()).spawn().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while sink.recipients().len() < 20 {
         assert!(std::time::Instant::now() < deadline, "nothing was mailed");
@@ -794,17 +778,7 @@ fn a_kill_mid_batch_loses_nothing() {
     );
 
     // Start again: everything left is mailed, the interrupted one perhaps twice.
-    let mut serve = env
-        .cmd(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--owner-bind",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve = env.cmd(SERVE).stdout(Stdio::null()).spawn().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let listed = json_lines(&env.ok(&["invite", "list", "--json"]));
@@ -869,13 +843,7 @@ fn serve_answers_health_checks_and_explains_a_busy_port() {
     let env = Env::new("cli");
     env.init();
     let mut child = env
-        .cmd(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--owner-bind",
-            "127.0.0.1:0",
-        ])
+        .cmd(SERVE)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -937,17 +905,7 @@ struct Serving(std::process::Child);
 
 impl Serving {
     fn start(env: &Env) -> Serving {
-        let mut child = env
-            .cmd(&[
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--owner-bind",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = env.cmd(SERVE).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

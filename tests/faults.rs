@@ -24,7 +24,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::common::sink::Sink;
-use crate::common::Env;
+use crate::common::{Env, SERVE};
 use herald_testkit::{env_number, Rng};
 
 /// What only these tests need of an `Env`.
@@ -32,17 +32,11 @@ impl Env {
     /// `herald serve` on a free port, its stdout (flushed line by line) going to `log`.
     fn serve(&self, log: &Path) -> Child {
         let out = std::fs::File::create(log).unwrap();
-        self.cmd(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--owner-bind",
-            "127.0.0.1:0",
-        ])
-        .stdout(out)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
+        self.cmd(SERVE)
+            .stdout(out)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap()
     }
 
     fn list(&self) -> Vec<Value> {
@@ -563,13 +557,7 @@ fn a_keyring_locked_mid_run_holds_mail_back_and_loses_nothing() {
         "{stderr}"
     );
     assert!(!env.list().iter().any(|i| i["email"] == "grace@example.com"));
-    let out = env.run(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--owner-bind",
-        "127.0.0.1:0",
-    ]);
+    let out = env.run(SERVE);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),

@@ -28,6 +28,16 @@ pub const INIT: [&str; 9] = [
     "https://invite.example.com",
 ];
 
+/// `herald serve` with the site and the owner API on ports the OS picks: tests that run at
+/// once never share one, and none takes the owner API's default port.
+pub const SERVE: &[&str] = &[
+    "serve",
+    "--bind",
+    "127.0.0.1:0",
+    "--owner-bind",
+    "127.0.0.1:0",
+];
+
 pub struct Env {
     pub tmp: TempDir,
     pub service: String,

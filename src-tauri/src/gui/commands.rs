@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use herald_api::types::{SmtpPorts, SmtpView};
+use herald_api::types::SmtpPorts;
 use herald_api::{ApiError, Client, Connection, Local, Request};
 use herald_core::secrets::SecretStore;
 use herald_core::{Herald, Hint, InitParams, OpenOptions};
@@ -222,76 +222,48 @@ pub async fn setup_status(state: State<'_, Backend>) -> Result<SetupStatus, Comm
         server_problem: None,
     };
     if let Ok(Some(c)) = Connection::load(&state.data_dir) {
-        return Ok(remote_status(&state, c, empty).await);
+        let base = SetupStatus {
+            server: Some(server_view(&c)),
+            ..empty
+        };
+        let client = match state.paired() {
+            Some(p) => Ok(p.client),
+            None => state.pair_with(c).map(|p| p.client),
+        };
+        let status = match client {
+            Ok(client) => status_from(&client, base.clone()).await,
+            Err(e) => Err(e),
+        };
+        // A server that does not answer is a finding (the window says so and keeps trying),
+        // not an error.
+        return Ok(status.unwrap_or_else(|e| SetupStatus {
+            server_problem: Some(super::hints::sentence(&e.message, e.hint)),
+            ..base
+        }));
     }
     let Some(h) = state.herald() else {
         return Ok(empty);
     };
-    blocking(move || {
-        let general = Some(h.general()?);
-        let smtp = match h.smtp()? {
-            Some(settings) => Some(SmtpView {
-                password_stored: settings.user.is_some() && h.has_smtp_password()?,
-                password_dropped: false,
-                sent_copy: general
-                    .as_ref()
-                    .and_then(|g| herald_core::sent_copy(&g.from, &settings.host))
-                    .map(|c| c.to_string()),
-                settings,
-            }),
-            None => None,
-        };
-        // Reading the keys is the keyring check; its failure is a finding, not an error.
-        let (key, keyring_problem) = match h.key_status() {
-            Ok(k) if k.versions.iter().any(|v| v.current) => (Some(k), None),
-            Ok(_) => (None, None),
-            Err(e) => (None, Some(super::hints::sentence(&e.to_string(), e.hint()))),
-        };
-        Ok(SetupStatus {
-            general,
-            smtp,
-            key,
-            keyring_problem,
-            ..empty
-        })
-    })
-    .await
+    Ok(status_from(&Client::Local(Local::new(h)), empty).await?)
 }
 
-/// The setup as the paired server reports it. A server that does not answer is a finding
-/// (the window says so and keeps trying), not an error.
-async fn remote_status(state: &Backend, c: Connection, empty: SetupStatus) -> SetupStatus {
-    let server = Some(server_view(&c));
-    let problem = |e: ApiError| SetupStatus {
-        server: server.clone(),
-        server_problem: Some(super::hints::sentence(&e.message, e.hint)),
-        ..empty.clone()
-    };
-    let client = match state.paired() {
-        Some(p) => p.client,
-        None => match state.pair_with(c.clone()) {
-            Ok(p) => p.client,
-            Err(e) => return problem(e),
-        },
-    };
-    let settings = match client.settings(()).await {
-        Ok(s) => s,
-        Err(e) => return problem(e),
-    };
+/// The setup as the owner operations report it, here or on the paired server.
+async fn status_from(client: &Client, base: SetupStatus) -> Result<SetupStatus, ApiError> {
+    let settings = client.settings(()).await?;
+    // Reading the keys is the keyring check; its failure is a finding, not an error.
     let (key, keyring_problem) = match client.key_status(()).await {
         Ok(k) if k.versions.iter().any(|v| v.current) => (Some(k), None),
         Ok(_) => (None, None),
         Err(e) => (None, Some(super::hints::sentence(&e.message, e.hint))),
     };
-    SetupStatus {
+    Ok(SetupStatus {
         general: Some(settings.general),
         smtp: settings.smtp,
         smtp_ports: settings.smtp_ports,
         key,
         keyring_problem,
-        server: server.clone(),
-        ..empty
-    }
+        ..base
+    })
 }
 
 #[tauri::command]
