@@ -924,3 +924,202 @@ fn a_watcher_rides_out_a_server_crash_and_misses_nothing() {
         "the watcher stopped"
     );
 }
+
+/// A client for the invitees' site alone (plain HTTP on loopback): it trusts no TLS server.
+fn site_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(client_config(PinMode::Pin([0; 32])))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// `herald export` on one computer, `herald import` on another (its own data folder and
+/// keyring): links mailed before the move, signed by two key versions, are accepted after it.
+/// The file reveals nothing without the passphrase; a wrong passphrase, a cut-short file and
+/// a folder that already holds a Herald are refused with nothing stored.
+#[test]
+fn a_herald_moved_to_another_computer_keeps_its_mailed_links() {
+    const PASSPHRASE: &str = "correct horse battery staple\n";
+    let mut laptop = Server::start();
+    let grace = create(&laptop.env, "grace@example.com");
+    wait_for(Duration::from_secs(30), "grace's mail", || {
+        laptop.sink.recipients().len() == 1
+    });
+    laptop.env.ok(&["key", "rotate"]);
+    let alan = create(&laptop.env, "alan@example.com");
+    wait_for(Duration::from_secs(30), "alan's mail", || {
+        laptop.sink.recipients().len() == 2
+    });
+    let links = [
+        link_in_mail(&laptop, "grace@example.com"),
+        link_in_mail(&laptop, "alan@example.com"),
+    ];
+    let laptop_install: String = laptop
+        .env
+        .db()
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let laptop_keyring = herald_core::secrets::Keyring::new(
+        OsKeyring::shared(),
+        laptop.env.service.clone(),
+        &laptop_install,
+    );
+    let key_texts: Vec<String> = [1, 2]
+        .iter()
+        .map(|&v| {
+            laptop_keyring
+                .get_key(v)
+                .unwrap()
+                .unwrap()
+                .to_keyring_text()
+                .to_string()
+        })
+        .collect();
+
+    let file = laptop.env.tmp.path().join("herald.move");
+    let f = file.to_str().unwrap();
+    let export = |passphrase: &str| {
+        laptop.env.run_with(
+            laptop.env.cmd(&["export", f, "--passphrase-stdin"]),
+            passphrase,
+        )
+    };
+    assert_fails(&export("hunter2\n"), 2, "too short", "a short passphrase");
+    assert!(!file.exists(), "a refused export left a file");
+    let out = export(PASSPHRASE);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("(2 invitations, signing keys v1 and v2)"),
+        "{said}"
+    );
+    assert!(said.contains("herald import"), "{said}");
+    assert_fails(
+        &export(PASSPHRASE),
+        2,
+        "already exists",
+        "over the same file",
+    );
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(
+        sealed.starts_with(b"age-encryption.org/v1\n"),
+        "not an age file"
+    );
+    for secret in key_texts
+        .iter()
+        .map(String::as_str)
+        .chain(["grace@example.com", "Analytical"])
+    {
+        assert!(
+            !contains(&sealed, secret),
+            "{secret} readable in the export"
+        );
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    // The laptop stops for good before the server takes over its address.
+    laptop.kill();
+
+    let server_env = Env::new(KIND);
+    let import = |file: &str, passphrase: &str| {
+        server_env.run_with(
+            server_env.cmd(&["import", file, "--passphrase-stdin"]),
+            passphrase,
+        )
+    };
+    let nothing_stored = |what: &str| {
+        assert!(
+            all_files(&server_env.data()).is_empty(),
+            "{what}: files left"
+        );
+        assert_eq!(
+            keyring_entries(&server_env.service),
+            0,
+            "{what}: keyring entries left"
+        );
+    };
+    assert_fails(
+        &import(f, "correct horse battery stapler\n"),
+        2,
+        "passphrase does not open",
+        "a wrong passphrase",
+    );
+    nothing_stored("a wrong passphrase");
+    let cut = server_env.tmp.path().join("cut.move");
+    std::fs::write(&cut, &sealed[..sealed.len() - 64]).unwrap();
+    assert_fails(
+        &import(cut.to_str().unwrap(), PASSPHRASE),
+        2,
+        "damaged or cut short",
+        "a cut-short file",
+    );
+    nothing_stored("a cut-short file");
+    let out = import(f, PASSPHRASE);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Analytical Engines, 2 invitations"), "{said}");
+    assert!(
+        said.contains("signing keys v1 and v2 are in this computer's keyring"),
+        "{said}"
+    );
+    // Under a name of its own: an import never overwrites another install's entries.
+    let install: String = server_env
+        .db()
+        .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_ne!(install, laptop_install);
+    // Signing keys v1 and v2, and the owner API's key (`herald serve` made it on the laptop).
+    assert_eq!(keyring_entries(&server_env.service), 3);
+    // A second import into the folder changes nothing.
+    let before = server_env.snapshot();
+    assert_fails(
+        &import(f, PASSPHRASE),
+        2,
+        "already holds a Herald",
+        "a second import",
+    );
+    assert_eq!(server_env.snapshot(), before);
+    assert_eq!(keyring_entries(&server_env.service), 3);
+
+    // The server serves the site at the address the links name.
+    let mut server = Server {
+        sink: Sink::start(&server_env.tmp.path().join("mail"), &[]),
+        env: server_env,
+        site: laptop.site,
+        owner: herald_testkit::free_port(),
+        serve: None,
+        serve_output: Vec::new(),
+    };
+    server.serve();
+    let site = site_http();
+    for link in &links {
+        accept_in_browser(&site, link);
+    }
+    let list = server.env.ok(&["invite", "list", "--json"]);
+    for id in [grace, alan] {
+        let row = list
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|i| i["id"] == id)
+            .unwrap_or_else(|| panic!("no #{id} in {list}"));
+        assert_eq!(row["status"], "accepted", "{row}");
+    }
+}

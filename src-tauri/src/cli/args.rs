@@ -56,6 +56,32 @@ pub enum Command {
     Backup(BackupArgs),
     /// Put a backup in place of the database (quit the window and `herald serve` first)
     Restore(RestoreArgs),
+    /// Write this Herald (data, signing keys, SMTP password) to FILE, encrypted with a
+    /// passphrase, to move it to another computer
+    Export(ExportArgs),
+    /// Set Herald up in an empty data folder from a file `herald export` wrote; links already
+    /// mailed keep working
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Where to write the export; it must not exist yet
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Read the passphrase from standard input (one line) instead of asking on the terminal
+    #[arg(long)]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file `herald export` wrote
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Read the passphrase from standard input (one line) instead of asking on the terminal
+    #[arg(long)]
+    pub passphrase_stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 mod args;
 mod hints;
+mod moving;
 mod output;
 mod recipients;
 mod watch;
@@ -45,6 +46,8 @@ pub enum CliError {
     #[error("could not read the password from standard input: {0}")]
     PasswordInput(io::Error),
     #[error(transparent)]
+    Passphrase(#[from] moving::PassphraseError),
+    #[error(transparent)]
     Mail(#[from] herald_core::mail::MailError),
     #[error(transparent)]
     File(#[from] recipients::FileError),
@@ -73,6 +76,7 @@ impl CliError {
             CliError::Api(e) => e.kind,
             CliError::Identity(e) => e.kind(),
             CliError::OwnerBind(_) | CliError::Connected { .. } => ErrorKind::Request,
+            CliError::Passphrase(e) => e.kind(),
             // The list is part of the request: a wrong path or a bad line is the user's to fix.
             CliError::File(_) => ErrorKind::Request,
             _ => ErrorKind::Environment,
@@ -166,6 +170,8 @@ fn command_path() -> String {
         "serve",
         "backup",
         "restore",
+        "export",
+        "import",
         "watch",
         "owner",
         "add",
@@ -208,6 +214,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Command::Smtp(SmtpCommand::Set(_)) => Some("smtp set"),
             Command::Backup(_) => Some("backup"),
             Command::Restore(_) => Some("restore"),
+            Command::Export(_) => Some("export"),
+            Command::Import(_) => Some("import"),
             Command::Connect(_) => Some("connect"),
             _ => None,
         };
@@ -265,6 +273,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Backup(a) => backup(&mut out, &Herald::open(opts)?, a),
         Command::Restore(a) => restore(&mut out, opts, a),
+        Command::Export(a) => moving::export(&mut out, &Herald::open(opts)?, a),
+        Command::Import(a) => moving::import(&mut out, opts, a),
     }
 }
 
@@ -496,7 +506,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 /// One line, without its line ending; the rest of the input is ignored.
-fn read_password_line(mut input: impl BufRead) -> io::Result<SecretString> {
+pub(crate) fn read_password_line(mut input: impl BufRead) -> io::Result<SecretString> {
     let mut line = Zeroizing::new(String::new());
     input.read_line(&mut line)?;
     let trimmed = line.trim_end_matches(['\n', '\r']);

@@ -66,6 +66,9 @@ pub enum Error {
     #[error(transparent)]
     Pairing(#[from] PairingError),
 
+    #[error(transparent)]
+    Move(#[from] crate::moving::MoveError),
+
     #[error(
         "the signing key version {version} is missing from the keyring{}",
         pending_note(*pending)
@@ -190,6 +193,7 @@ impl Error {
             | Error::BackupOfAnotherInstall { .. }
             | Error::HeraldRunning { .. } => ErrorKind::Request,
             Error::Pairing(e) => e.kind(),
+            Error::Move(e) => e.kind(),
             Error::Keyring(_)
             | Error::KeyMissing { .. }
             | Error::KeyMismatch { .. }
@@ -213,6 +217,7 @@ impl Error {
             Error::Invalid(e) => e.hint(),
             Error::Keyring(e) => e.hint(),
             Error::Pairing(e) => e.hint(),
+            Error::Move(e) => e.hint(),
             Error::NotInitialised { .. } => Some(Hint::RunInit),
             Error::NoSuchInvitation(_) => Some(Hint::ListInvitations),
             Error::AlreadyInvited { id, .. } => Some(Hint::Resend { id: *id }),

@@ -323,7 +323,7 @@ fn validate_general(p: &InitParams) -> Result<General> {
 }
 
 /// 64 random bits in hex: names this install's keyring entries.
-fn new_install_id() -> Result<String> {
+pub(crate) fn new_install_id() -> Result<String> {
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).map_err(|e| Error::Random(e.to_string()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())

@@ -17,6 +17,7 @@ mod links;
 mod listing;
 pub mod mail;
 pub mod model;
+mod moving;
 mod outbox;
 pub mod owner_tls;
 mod owners;
@@ -36,6 +37,7 @@ pub use acting::ActingAs;
 pub use backup::{Restored, REPLACED_SUFFIX};
 pub use clock::{rfc3339, Clock, Timestamp};
 pub use error::{Error, ErrorKind, Result};
+pub use moving::{Exported, Imported, MoveError, MIN_PASSPHRASE_CHARS};
 /// The database file inside a data folder.
 pub const DATABASE_FILE: &str = store::DB_FILE;
 pub use events::{Event, EVENTS_PER_READ};

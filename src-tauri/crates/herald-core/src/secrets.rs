@@ -135,6 +135,29 @@ impl SecretStore for OsKeyring {
     }
 }
 
+/// One of the entries an install keeps in the keyring, by what it holds: what `herald export`
+/// carries to another computer, and the only way code outside this module names an entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub(crate) enum Entry {
+    HmacKey { version: u32 },
+    SmtpPassword,
+    OwnerApiTlsKey,
+    PairingKey,
+}
+
+impl Entry {
+    /// What it is, in a sentence about a file that carries it.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Entry::HmacKey { version } => format!("signing key v{version}"),
+            Entry::SmtpPassword => "SMTP password".to_owned(),
+            Entry::OwnerApiTlsKey => "owner API key".to_owned(),
+            Entry::PairingKey => "pairing key".to_owned(),
+        }
+    }
+}
+
 /// One Herald install's view of the keyring.
 #[derive(Debug, Clone)]
 pub struct Keyring {
@@ -193,6 +216,28 @@ impl Keyring {
 
     fn account_for_pairing_key(&self) -> String {
         format!("{}/pairing-key", self.install_id)
+    }
+
+    fn account(&self, entry: &Entry) -> String {
+        match entry {
+            Entry::HmacKey { version } => self.account_for_key(*version),
+            Entry::SmtpPassword => self.account_for_smtp(),
+            Entry::OwnerApiTlsKey => self.account_for_owner_api_tls(),
+            Entry::PairingKey => self.account_for_pairing_key(),
+        }
+    }
+
+    /// The text of `entry`, as it is kept (for carrying it elsewhere).
+    pub(crate) fn read_entry(&self, entry: &Entry) -> Result<Option<SecretString>, KeyringError> {
+        self.read(&self.account(entry))
+    }
+
+    pub(crate) fn write_entry(&self, entry: &Entry, text: &str) -> Result<(), KeyringError> {
+        self.write(&self.account(entry), text)
+    }
+
+    pub(crate) fn delete_entry(&self, entry: &Entry) -> Result<(), KeyringError> {
+        self.delete(&self.account(entry))
     }
 
     fn read(&self, account: &str) -> Result<Option<SecretString>, KeyringError> {

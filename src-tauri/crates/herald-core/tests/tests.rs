@@ -11,6 +11,8 @@ mod acting;
 mod lifecycle;
 // The outbox against a real SMTP server (Postfix's smtp-sink).
 mod outbox;
+// A Herald moved to another computer: export, import.
+mod moving;
 // What the owner's window reads.
 mod owner_views;
 // Owners' computers pairing with an always-on Herald, and their credentials.

@@ -342,7 +342,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     })
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let io = |source| Error::folder_io(dir, dir, source);
     #[cfg(unix)]
     {
