@@ -247,16 +247,25 @@ impl Operations for Local {
     }
 
     fn rotate_key(&self, (): ()) -> Result<KeyStatus> {
-        self.herald.rotate_key()?;
+        match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).rotate_key()?,
+            None => self.herald.rotate_key()?,
+        };
         Ok(self.herald.key_status()?)
     }
 
     fn retire_key(&self, input: KeyVersion) -> Result<RetireReport> {
-        Ok(self.herald.retire_key(input.version)?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).retire_key(input.version)?,
+            None => self.herald.retire_key(input.version)?,
+        })
     }
 
     fn reissue_links(&self, (): ()) -> Result<ReissueReport> {
-        Ok(self.herald.reissue()?)
+        Ok(match &self.acting {
+            Some(owner) => self.herald.acting_as(owner).reissue()?,
+            None => self.herald.reissue()?,
+        })
     }
 
     fn events(&self, input: EventsAfter) -> Result<Vec<Event>> {

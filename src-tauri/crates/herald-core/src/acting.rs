@@ -9,6 +9,7 @@
 
 use crate::error::Result;
 use crate::invitations::{NewInvitations, RenewOutcome};
+use crate::keys::{ReissueReport, RetireReport};
 use crate::model::Invitation;
 use crate::preview::{MailDraft, MailPreview};
 use crate::Herald;
@@ -50,5 +51,17 @@ impl ActingAs<'_> {
 
     pub fn revoke(&self, id: i64) -> Result<Invitation> {
         self.herald.revoke_by(id, Some(self.owner))
+    }
+
+    pub fn rotate_key(&self) -> Result<u32> {
+        self.herald.rotate_key_by(Some(self.owner))
+    }
+
+    pub fn retire_key(&self, version: u32) -> Result<RetireReport> {
+        self.herald.retire_key_by(version, Some(self.owner))
+    }
+
+    pub fn reissue(&self) -> Result<ReissueReport> {
+        self.herald.reissue_by(Some(self.owner))
     }
 }

@@ -110,18 +110,23 @@ impl Herald {
                 Some(key) => Ok((version, key)),
                 None => Err(self.key_missing(tx, version)),
             },
-            None => self.new_key_version_in(tx, now),
+            None => self.new_key_version_in(tx, now, None),
         }
     }
 
-    fn new_key_version_in(&self, tx: &Tx<'_>, now: Timestamp) -> Result<(u32, HmacKey)> {
+    fn new_key_version_in(
+        &self,
+        tx: &Tx<'_>,
+        now: Timestamp,
+        owner: Option<&str>,
+    ) -> Result<(u32, HmacKey)> {
         let version = keys::next_version(tx)?;
         let key = HmacKey::generate().map_err(|e| Error::Random(e.to_string()))?;
         self.keyring.put_key(version, &key)?;
         keys::insert(tx, version, &key.key_id(), now)?;
         let detail = format!("v{version}");
         let made = AuditAction::KeyCreated;
-        audit::note(tx, None, Actor::Owner, made, Some(&detail), now)?;
+        audit::note_by(tx, None, Actor::Owner, made, Some(&detail), owner, now)?;
         self.key_cache().insert(version, key.clone());
         Ok((version, key))
     }
@@ -187,14 +192,22 @@ impl Herald {
     /// Makes a new current key version. Links signed by older versions keep working until
     /// they expire or their version is retired.
     pub fn rotate_key(&self) -> Result<u32> {
+        self.rotate_key_by(None)
+    }
+
+    pub(crate) fn rotate_key_by(&self, owner: Option<&str>) -> Result<u32> {
         let now = self.clock.now();
         self.store
-            .write(|tx| self.new_key_version_in(tx, now).map(|(v, _)| v))
+            .write(|tx| self.new_key_version_in(tx, now, owner).map(|(v, _)| v))
     }
 
     /// Ends every link signed by `version` and deletes the key from the keyring. The current
     /// version cannot be retired (rotate first), so Herald always has a key to sign with.
     pub fn retire_key(&self, version: u32) -> Result<RetireReport> {
+        self.retire_key_by(version, None)
+    }
+
+    pub(crate) fn retire_key_by(&self, version: u32, owner: Option<&str>) -> Result<RetireReport> {
         let now = self.clock.now();
         let ended = self.store.write(|tx| {
             let row = keys::get(tx, version)?.ok_or(Error::NoSuchKeyVersion(version))?;
@@ -205,7 +218,7 @@ impl Herald {
             if current.map(|c| c.0) == Some(version) {
                 return Err(Error::RetireCurrentKey(version));
             }
-            self.retire_in(tx, version, now)
+            self.retire_in(tx, version, now, owner)
         })?;
         // After the commit: the store already treats the version as dead, so a keyring that
         // refuses the deletion leaves nothing usable behind; the error still reports it.
@@ -214,24 +227,24 @@ impl Herald {
         Ok(RetireReport { version, ended })
     }
 
-    fn retire_in(&self, tx: &Tx<'_>, version: u32, now: Timestamp) -> Result<Vec<i64>> {
+    fn retire_in(
+        &self,
+        tx: &Tx<'_>,
+        version: u32,
+        now: Timestamp,
+        owner: Option<&str>,
+    ) -> Result<Vec<i64>> {
         let ids = links::invitations_signed_by(tx, version)?;
         let detail = format!("signing key v{version} retired");
         for &id in &ids {
             links::end_current(tx, id, EndReason::KeyRetired, now)?;
             let ended = AuditAction::LinkEnded;
-            audit::note(tx, Some(id), Actor::Owner, ended, Some(&detail), now)?;
+            audit::note_by(tx, Some(id), Actor::Owner, ended, Some(&detail), owner, now)?;
         }
         keys::retire(tx, version, now)?;
         let v = format!("v{version}");
-        audit::note(
-            tx,
-            None,
-            Actor::Owner,
-            AuditAction::KeyRetired,
-            Some(&v),
-            now,
-        )?;
+        let retired = AuditAction::KeyRetired;
+        audit::note_by(tx, None, Actor::Owner, retired, Some(&v), owner, now)?;
         Ok(ids)
     }
 
@@ -240,6 +253,10 @@ impl Herald {
     /// retirement. If the current key itself is gone, a new version is made first. Each keeps
     /// its expiry and is queued to be mailed again with its new link.
     pub fn reissue(&self) -> Result<ReissueReport> {
+        self.reissue_by(None)
+    }
+
+    pub(crate) fn reissue_by(&self, owner: Option<&str>) -> Result<ReissueReport> {
         let now = self.clock.now();
         // Which versions are gone is asked of the keyring before the write lock is taken.
         let rows = self.store.read(keys::all)?;
@@ -259,11 +276,11 @@ impl Herald {
             self.sweep_expired_in(tx, now)?;
             let needing = links::pending_needing_reissue(tx, &gone)?;
             for &v in &gone {
-                self.retire_in(tx, v, now)?;
+                self.retire_in(tx, v, now, owner)?;
             }
             let had_current = keys::current(tx)?.is_some();
             let (current_version, _key) = if current_gone {
-                self.new_key_version_in(tx, now)?
+                self.new_key_version_in(tx, now, owner)?
             } else {
                 self.current_key_in(tx, now)?
             };
@@ -277,11 +294,19 @@ impl Herald {
                 let action = AuditAction::Reissued;
                 if matches!(status, Status::Sent | Status::Failed) {
                     let requeue = Transition::new(id, Status::Queued, Actor::Owner, action, now);
-                    self.step(tx, requeue.detail(&detail))?;
+                    self.step(tx, requeue.detail(&detail).by(owner))?;
                 } else {
                     // Queued: it goes out with the new link anyway. Sending: the outbox sees
                     // the link change when it records the outcome, and mails the new one.
-                    audit::note(tx, Some(id), Actor::Owner, action, Some(&detail), now)?;
+                    audit::note_by(
+                        tx,
+                        Some(id),
+                        Actor::Owner,
+                        action,
+                        Some(&detail),
+                        owner,
+                        now,
+                    )?;
                 }
             }
             Ok(ReissueReport {

@@ -89,3 +89,48 @@ fn an_owner_acting_through_the_api_is_named_in_the_history_the_mail_and_the_prev
         own.subject
     );
 }
+
+/// Key actions through the owner API name the owner too: the new key, the retirement, the
+/// links it ended, and the reissue that renews them.
+#[test]
+fn key_actions_name_the_owner_who_took_them() {
+    let f = Fixture::new();
+    let h = f.init();
+    let ada = invite(&h, &["ada@example.com"])[0];
+    h.mint_link(ada).unwrap();
+    let grace = h.acting_as("Grace Hopper");
+    assert_eq!(grace.rotate_key().unwrap(), 2);
+    assert_eq!(grace.retire_key(1).unwrap().ended, [ada]);
+    // The current key vanishes from the keyring: the reissue renews Ada's link under a new one.
+    h.keyring().delete_key(2).unwrap();
+    let h = f.reopen();
+    let grace = h.acting_as("Grace Hopper");
+    let report = grace.reissue().unwrap();
+    assert!(report.rotated);
+
+    let by_grace = |action: AuditAction| {
+        h.events_since(0)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.action == action)
+            .map(|e| e.entry.owner)
+            .collect::<Vec<_>>()
+    };
+    let grace_name = Some("Grace Hopper".to_owned());
+    // v1 is made on first use by the folder's own owner, v2 and v3 by Grace.
+    assert_eq!(
+        by_grace(AuditAction::KeyCreated),
+        [None, grace_name.clone(), grace_name.clone()]
+    );
+    assert_eq!(
+        by_grace(AuditAction::KeyRetired),
+        [grace_name.clone(), grace_name.clone()]
+    );
+    assert_eq!(by_grace(AuditAction::LinkEnded).len(), 1);
+    assert_eq!(by_grace(AuditAction::LinkEnded)[0], grace_name);
+    let history = h.history(ada).unwrap();
+    assert!(history
+        .iter()
+        .filter(|e| e.action == AuditAction::LinkEnded)
+        .all(|e| e.owner == grace_name));
+}
