@@ -424,8 +424,8 @@ async fn link_ask(
     };
     emit(&app, event);
     match asked {
-        Asked::Told(_) => Page::asked(&g, true),
-        Asked::AlreadyTold(_) => Page::asked(&g, false),
+        Asked::Told(i) => Page::asked(&g, &i, true),
+        Asked::AlreadyTold(i) => Page::asked(&g, &i, false),
         Asked::NotApplicable(check) => Page::refused(&g, &check, None),
     }
     .into_response()

@@ -144,6 +144,15 @@ impl Page {
     /// Any link that cannot be answered: why, in plain words. `ask` is where the "ask for a
     /// new invitation" button posts, for ended invitations.
     pub fn refused(g: &General, check: &LinkCheck, ask: Option<String>) -> Page {
+        // The owner who invited is the one the invitee knows, here as in the mail.
+        let invited = match check {
+            LinkCheck::Decided(i)
+            | LinkCheck::Expired(i)
+            | LinkCheck::Revoked(i)
+            | LinkCheck::Ended(_, i) => Some(as_invited(g, i)),
+            LinkCheck::Live(_) | LinkCheck::Invalid => None,
+        };
+        let g = invited.as_ref().unwrap_or(g);
         let mut p = match check {
             LinkCheck::Decided(i) => {
                 let what = if i.status == herald_core::Status::Accepted {
@@ -168,7 +177,7 @@ impl Page {
             }
             LinkCheck::Revoked(_) => {
                 Page::new(StatusCode::GONE, Some(g), "This invitation was withdrawn").line(format!(
-                    "{} withdrew it, so it can no longer be accepted.",
+                    "The invitation from {} was withdrawn, so it can no longer be accepted.",
                     g.owner_name
                 ))
             }
@@ -226,7 +235,8 @@ impl Page {
         p
     }
 
-    pub fn asked(g: &General, told: bool) -> Page {
+    pub fn asked(g: &General, i: &Invitation, told: bool) -> Page {
+        let g = &as_invited(g, i);
         if told {
             Page::new(StatusCode::OK, Some(g), "Your request has been sent").line(format!(
                 "{} has been told that you would like a new invitation.",

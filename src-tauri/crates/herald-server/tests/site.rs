@@ -642,3 +642,55 @@ fn health_checks_are_rate_limited() {
     // Its own budget: the pages still answer this client.
     assert_eq!(s.get("/code").status, 200);
 }
+
+/// An invitation a paired owner made names that owner on every page about it, as its mail
+/// did: the withdrawn, expired and decided pages and the "ask again" answer, not the data
+/// folder's own owner.
+#[test]
+fn pages_about_an_invitation_name_the_owner_who_sent_it() {
+    let s = pages();
+    let grace = s.herald.acting_as("Grace Hopper");
+    let mut made = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        let id = grace
+            .create_invitations(&NewInvitations {
+                recipients: vec![email.to_owned()],
+                ..NewInvitations::default()
+            })
+            .unwrap()[0]
+            .id;
+        let token = s.herald.mint_link(id).unwrap().token.expose().to_owned();
+        made.push((id, token));
+    }
+    let [(revoked, t_revoked), (_, t_accepted), (_, t_expiring)] = made.try_into().unwrap();
+    s.herald.revoke(revoked).unwrap();
+    let withdrawn = s.get(&format!("/i/{t_revoked}"));
+    assert!(
+        withdrawn
+            .body
+            .contains("The invitation from Grace Hopper was withdrawn"),
+        "{}",
+        withdrawn.body
+    );
+    s.accept(&t_accepted);
+    let decided = s.get(&format!("/i/{t_accepted}"));
+    assert!(
+        decided.body.contains("Grace Hopper has been told"),
+        "{}",
+        decided.body
+    );
+    s.clock.advance(8 * 24 * 3600);
+    let expired = s.get(&format!("/i/{t_expiring}"));
+    assert_eq!(expired.heading(), "This invitation has expired");
+    let asked = s.post(&format!("/i/{t_expiring}/ask"), &[("form", "ask")]);
+    assert!(
+        asked
+            .body
+            .contains("Grace Hopper has been told that you would like a new invitation"),
+        "{}",
+        asked.body
+    );
+    for page in [&withdrawn, &decided, &expired, &asked] {
+        assert!(!page.body.contains("Ada Lovelace"), "{}", page.body);
+    }
+}
