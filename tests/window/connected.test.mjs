@@ -96,6 +96,17 @@ test('an invitation made in the window is mailed by the server, and its acceptan
   await (await browser.$('.recipient-line[data-verdict="ready"]')).waitForDisplayed({ timeout: 10_000 });
   await w.click('#queue');
 
+  // The server's outbox mails it; the bar counts it from the server's events.
+  await browser.waitUntil(
+    async () => {
+      const text = await browser.execute(() => document.querySelector('.progress-line')?.textContent ?? '');
+      return /Sent 1 of 1/.test(text);
+    },
+    { timeout: 20_000, timeoutMsg: 'the progress bar never said "Sent 1 of 1"' },
+  );
+  assert.equal(await (await browser.$('#send-progress')).getAttribute('aria-valuenow'), '1');
+  await w.shot('connected-invite-sent');
+
   await w.click('[data-screen="status"]');
   await browser.execute(() => {
     window.__heraldNoReload = 'still here';

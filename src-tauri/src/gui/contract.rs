@@ -200,6 +200,23 @@ pub enum LiveEvent {
     Server {
         link: ServerLink,
     },
+    /// On a paired window: the server's outbox mailed an invitation, or tried to. The server's
+    /// outbox counts no batches for this window, so the window counts the ones it queued.
+    Mailed {
+        id: i64,
+        email: String,
+        outcome: MailOutcome,
+    },
+}
+
+/// What became of one mail the server's outbox handed to its mail server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum MailOutcome {
+    Sent,
+    /// Refused for now; the outbox tries again later.
+    Retrying,
+    Failed,
 }
 
 fn count(n: usize) -> u32 {

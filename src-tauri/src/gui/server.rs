@@ -13,7 +13,7 @@ use herald_core::{AuditAction, Event};
 use tauri::{AppHandle, Emitter, Manager};
 
 use super::commands::{lock, Paired};
-use super::contract::{LiveEvent, ServerLink};
+use super::contract::{LiveEvent, MailOutcome, ServerLink};
 use super::notify::{notify, Answer};
 use super::LIVE_EVENT;
 
@@ -158,7 +158,16 @@ fn translate(e: Event) -> (LiveEvent, Option<(Answer, i64)>) {
             },
             None,
         ),
-        // Mail going out, the owners' own actions, keys: the lists are stale, nothing more.
+        (action @ (AuditAction::Sent | AuditAction::Retry | AuditAction::Failed), Some(id)) => {
+            let outcome = match action {
+                AuditAction::Sent => MailOutcome::Sent,
+                AuditAction::Retry => MailOutcome::Retrying,
+                _ => MailOutcome::Failed,
+            };
+            let email = e.email.unwrap_or_default();
+            (LiveEvent::Mailed { id, email, outcome }, None)
+        }
+        // The owners' own actions, keys: the lists are stale, nothing more.
         _ => (LiveEvent::Changed, None),
     }
 }
@@ -215,8 +224,27 @@ mod tests {
                 None
             )
         );
+        assert_eq!(
+            translate(event(AuditAction::Sent, Some(3))),
+            (
+                LiveEvent::Mailed {
+                    id: 3,
+                    email: "ada@example.com".to_owned(),
+                    outcome: MailOutcome::Sent
+                },
+                None
+            )
+        );
+        assert_eq!(
+            translate(event(AuditAction::Retry, Some(3))).0,
+            LiveEvent::Mailed {
+                id: 3,
+                email: "ada@example.com".to_owned(),
+                outcome: MailOutcome::Retrying
+            }
+        );
         for quiet in [
-            AuditAction::Sent,
+            AuditAction::Sending,
             AuditAction::Created,
             AuditAction::Revoked,
         ] {

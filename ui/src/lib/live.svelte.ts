@@ -2,6 +2,7 @@
 // events report them, the progress of the batch being mailed, and a revision number that
 // screens watch to refetch what they show (bumped at most every 150 ms).
 import type { LiveEvent } from '../bindings/LiveEvent';
+import type { MailOutcome } from '../bindings/MailOutcome';
 import { onLive } from './api';
 import type { OutboxState } from '../bindings/OutboxState';
 import type { ServerLink } from '../bindings/ServerLink';
@@ -11,6 +12,8 @@ import type { SiteState } from '../bindings/SiteState';
 export const REFRESH_DEBOUNCE_MS = 150;
 /** How long a finished batch's bar stays up, so the owner sees it complete. */
 const DONE_LINGER_MS = 5000;
+/** How many of a paired server's recent mail outcomes are remembered (see `track`). */
+const MAILED_MEMORY = 2000;
 
 export interface Batch {
   done: number;
@@ -18,7 +21,7 @@ export interface Batch {
   failed: number;
   retrying: number;
   /** The latest address and what happened to it. */
-  last: { email: string; outcome: 'sent' | 'retrying' | 'failed'; reason?: string } | null;
+  last: { email: string; outcome: MailOutcome; reason?: string } | null;
 }
 
 /** Events after which a list of invitations may be out of date. */
@@ -33,6 +36,7 @@ const CHANGES_INVITATIONS: ReadonlySet<LiveEvent['kind']> = new Set([
   'opted-out',
   'asked-again',
   'changed',
+  'mailed',
 ]);
 
 class Live {
@@ -52,6 +56,11 @@ class Live {
 
   #refresh: ReturnType<typeof setTimeout> | null = null;
   #linger: ReturnType<typeof setTimeout> | null = null;
+  /** On a paired window: the invitations this window queued, whose mails the bar counts. */
+  #tracked: number[] | null = null;
+  /** On a paired window: recent mail outcomes by invitation, oldest first. An outcome can
+   * arrive before the answer that says which invitations were made. */
+  #mailed = new Map<number, { email: string; outcome: MailOutcome }>();
 
   /** Takes the site and outbox states from a `setup_status` answer. */
   seed(status: Pick<SetupStatus, 'site' | 'outbox'>): void {
@@ -85,10 +94,57 @@ class Live {
         this.stalled = null;
         this.#progress(e.kind, e.email, e.done, e.total, e.kind === 'sent' ? undefined : e.reason);
         break;
+      case 'mailed':
+        this.#mailed.delete(e.id);
+        this.#mailed.set(e.id, { email: e.email, outcome: e.outcome });
+        if (this.#mailed.size > MAILED_MEMORY) {
+          const oldest = this.#mailed.keys().next().value;
+          if (oldest !== undefined) this.#mailed.delete(oldest);
+        }
+        if (this.#tracked?.includes(e.id)) this.#count({ email: e.email, outcome: e.outcome });
+        break;
       default:
         break;
     }
     if (CHANGES_INVITATIONS.has(e.kind)) this.invalidate();
+  }
+
+  /** On a paired window, the server's outbox reports no batches: the bar counts the mails of
+   * the invitations this window just queued, as the server's events report them. */
+  track(ids: number[]): void {
+    if (ids.length === 0) return;
+    this.#tracked = ids;
+    this.#count(null);
+  }
+
+  #count(last: Batch['last']): void {
+    const ids = this.#tracked;
+    if (ids === null) return;
+    let done = 0;
+    let failed = 0;
+    let retrying = 0;
+    for (const id of ids) {
+      const outcome = this.#mailed.get(id)?.outcome;
+      if (outcome === 'sent' || outcome === 'failed') done += 1;
+      if (outcome === 'failed') failed += 1;
+      if (outcome === 'retrying') retrying += 1;
+    }
+    this.batch = { done, total: ids.length, failed, retrying, last: last ?? this.batch?.last ?? null };
+    this.#lingerIfDone(done, ids.length, () => {
+      this.#tracked = null;
+    });
+  }
+
+  #lingerIfDone(done: number, total: number, after: () => void = () => {}): void {
+    if (this.#linger !== null) clearTimeout(this.#linger);
+    this.#linger = null;
+    if (done >= total) {
+      this.#linger = setTimeout(() => {
+        this.#linger = null;
+        this.batch = null;
+        after();
+      }, DONE_LINGER_MS);
+    }
   }
 
   /** Asks every screen to refetch, at most once per debounce period. */
@@ -120,14 +176,7 @@ class Live {
       retrying: base.retrying + (outcome === 'retrying' ? 1 : 0),
       last,
     };
-    if (this.#linger !== null) clearTimeout(this.#linger);
-    this.#linger = null;
-    if (done >= total) {
-      this.#linger = setTimeout(() => {
-        this.#linger = null;
-        this.batch = null;
-      }, DONE_LINGER_MS);
-    }
+    this.#lingerIfDone(done, total);
   }
 
   /** Back to the start (tests). */
@@ -143,6 +192,8 @@ class Live {
     this.revision = 0;
     this.link = null;
     this.lostAt = null;
+    this.#tracked = null;
+    this.#mailed.clear();
   }
 }
 

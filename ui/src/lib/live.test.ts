@@ -47,4 +47,25 @@ describe('the live state', () => {
     vi.advanceTimersByTime(REFRESH_DEBOUNCE_MS * 2);
     expect(live.revision).toBe(1);
   });
+
+  it('on a paired window, counts the mails of the invitations it queued, even ones heard first', () => {
+    vi.useFakeTimers();
+    // The server mailed #7 before the window heard which invitations it had made.
+    live.handle({ kind: 'mailed', id: 7, email: 'a@x', outcome: 'sent' });
+    live.handle({ kind: 'mailed', id: 3, email: 'someone-else@x', outcome: 'sent' });
+    live.track([7, 8, 9]);
+    expect(live.batch).toMatchObject({ done: 1, total: 3, failed: 0, retrying: 0 });
+    live.handle({ kind: 'mailed', id: 8, email: 'b@x', outcome: 'retrying' });
+    expect(live.batch).toMatchObject({ done: 1, total: 3, retrying: 1, last: { email: 'b@x', outcome: 'retrying' } });
+    live.handle({ kind: 'mailed', id: 8, email: 'b@x', outcome: 'sent' });
+    live.handle({ kind: 'mailed', id: 4, email: 'not-ours@x', outcome: 'failed' });
+    expect(live.batch).toMatchObject({ done: 2, total: 3, failed: 0, retrying: 0 });
+    live.handle({ kind: 'mailed', id: 9, email: 'c@x', outcome: 'failed' });
+    expect(live.batch).toMatchObject({ done: 3, total: 3, failed: 1 });
+    vi.advanceTimersByTime(6000);
+    expect(live.batch).toBeNull();
+    // Later mails of other invitations start no bar.
+    live.handle({ kind: 'mailed', id: 10, email: 'd@x', outcome: 'sent' });
+    expect(live.batch).toBeNull();
+  });
 });
