@@ -76,17 +76,28 @@ stage_rust_test() {
     in_keyring cargo test --workspace --locked "${RUST_TEST_FEATURES[@]}"
 }
 
+# The debug binary exactly as rust-test builds it for the integration tests, with the same
+# command: a plain `cargo build` has other features (resolver 2 leaves dev-dependencies' features
+# out of it), so it would build Herald and much of the tree a second time. Prints its path.
+test_binary() {
+    cargo test --workspace --locked "${RUST_TEST_FEATURES[@]}" --no-run >&2
+    echo "$(cargo_target_dir)/debug/herald"
+}
+
 # The real window under Xvfb through tauri-driver, from first launch to an accepted invitation
 # (real keyring, smtp-sink, chromium): the binary rust-test built (or builds now).
 stage_window() {
-    cargo build --locked
-    bash scripts/window-test.sh "$(cargo_target_dir)/debug/herald"
+    local bin
+    bin=$(test_binary)
+    bash scripts/window-test.sh "$bin"
 }
 
 # The invitee's side in a real browser: a mail received by smtp-sink, its link opened in
 # headless chromium, Accept pressed, the CLI asked what happened.
 stage_site_browser() {
-    bash scripts/site-browser-test.sh
+    local bin
+    bin=$(test_binary)
+    bash scripts/site-browser-test.sh "$bin"
 }
 
 # The fuzz targets (fuzz/: token decode and verify, address parsing, list and CSV import, mail
