@@ -57,6 +57,12 @@ fn versions(v: &[u32]) -> String {
     }
 }
 
+/// `signing key v1`, `signing keys v1 and v2`; `None` for no key.
+fn signing_keys(v: &[u32]) -> Option<String> {
+    let s = if v.len() == 1 { "" } else { "s" };
+    (!v.is_empty()).then(|| format!("signing key{s} {}", versions(v)))
+}
+
 fn plural(n: impl Into<i64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{n} {}", if n == 1 { one } else { many })
@@ -70,13 +76,7 @@ pub fn export(out: &mut impl Write, h: &Herald, a: ExportArgs) -> Result<(), Cli
     )?;
     let e = h.export(&a.file, &p)?;
     let mut carried = vec![plural(e.invitations, "invitation", "invitations")];
-    if !e.key_versions.is_empty() {
-        carried.push(format!(
-            "signing key{} {}",
-            if e.key_versions.len() == 1 { "" } else { "s" },
-            versions(&e.key_versions)
-        ));
-    }
+    carried.extend(signing_keys(&e.key_versions));
     if e.smtp_password {
         carried.push("the SMTP password".to_owned());
     }
@@ -118,14 +118,7 @@ pub fn import(out: &mut impl Write, opts: OpenOptions, a: ImportArgs) -> Result<
         plural(i.invitations, "invitation", "invitations"),
         herald_core::rfc3339(i.exported_at)
     )?;
-    let mut keyring = Vec::new();
-    if !i.key_versions.is_empty() {
-        keyring.push(format!(
-            "signing key{} {}",
-            if i.key_versions.len() == 1 { "" } else { "s" },
-            versions(&i.key_versions)
-        ));
-    }
+    let mut keyring: Vec<String> = signing_keys(&i.key_versions).into_iter().collect();
     if i.smtp_password {
         keyring.push("the SMTP password".to_owned());
     }
@@ -173,5 +166,11 @@ mod tests {
         assert_eq!(versions(&[1]), "v1");
         assert_eq!(versions(&[1, 2]), "v1 and v2");
         assert_eq!(versions(&[1, 2, 4]), "v1, v2 and v4");
+        assert_eq!(signing_keys(&[]), None);
+        assert_eq!(signing_keys(&[3]).as_deref(), Some("signing key v3"));
+        assert_eq!(
+            signing_keys(&[1, 2]).as_deref(),
+            Some("signing keys v1 and v2")
+        );
     }
 }
