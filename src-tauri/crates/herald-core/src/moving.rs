@@ -458,6 +458,7 @@ fn unpack(plain: impl Read, db: &Path, file: &Path) -> Result<Manifest> {
         detail,
     };
     let damaged = |e: io::Error| not_an_export(format!("it is damaged or cut short ({e})"));
+    let writing = |e: io::Error| Error::folder_io(db.parent().unwrap_or(db), db, e);
     let mut archive = tar::Archive::new(plain);
     let mut manifest: Option<Manifest> = None;
     let mut has_db = false;
@@ -481,19 +482,17 @@ fn unpack(plain: impl Read, db: &Path, file: &Path) -> Result<Manifest> {
                     })?);
             }
             DATABASE_ENTRY if manifest.is_some() && !has_db => {
-                store::create_owner_only(db)
-                    .map_err(|e| Error::folder_io(db.parent().unwrap_or(db), db, e))?;
+                store::create_owner_only(db).map_err(writing)?;
                 let mut out = std::fs::OpenOptions::new()
                     .write(true)
                     .open(db)
-                    .map_err(|e| Error::folder_io(db.parent().unwrap_or(db), db, e))?;
+                    .map_err(writing)?;
                 io::copy(&mut entry, &mut out).map_err(|e| match e.kind() {
                     // Reading the archive failed, not writing the copy.
                     io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => damaged(e).into(),
-                    _ => Error::folder_io(db.parent().unwrap_or(db), db, e),
+                    _ => writing(e),
                 })?;
-                out.sync_all()
-                    .map_err(|e| Error::folder_io(db.parent().unwrap_or(db), db, e))?;
+                out.sync_all().map_err(writing)?;
                 has_db = true;
             }
             other => {
