@@ -206,8 +206,12 @@ fn invitations_arrive_complete_and_only_at_the_invitee() {
     assert_eq!(header(grace, "X-Helo-Args"), Some("example.com"));
     let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let machine = machine.trim();
+    // As a name, not as letters: a short host name ("vm") turns up inside random link tokens.
+    let names_machine = grace
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+        .any(|word| word.eq_ignore_ascii_case(machine) || word.split('.').next() == Some(machine));
     assert!(
-        machine.is_empty() || !grace.contains(machine),
+        machine.is_empty() || !names_machine,
         "the mail names this machine ({machine}):\n{grace}"
     );
     assert!(!grace.contains("Bcc:") && !grace.contains("ada@example.com>\nX-Rcpt"));
