@@ -46,12 +46,16 @@ if [ "${HERALD_BENCH_INSIDE:-}" != 1 ]; then
         say "$P" "building the UI, Herald and the blank app (release, with their .deb; minutes the first time)"
         # Only when ui/ changed, and not again by Tauri (see build_ui_if_stale).
         build_ui_if_stale "$P"
+        # Both binaries in one cargo run: the blank app is a workspace member, so it gets the
+        # same dependency features as Herald and reuses every crate Herald's build compiled
+        # (on its own it would rebuild the whole Tauri stack, minutes in a cold CI). The same
+        # command and --config as scripts/package-test.sh, so Herald itself is fresh after it.
         ui/node_modules/.bin/tauri build --ci --bundles deb \
-            --config '{"build":{"beforeBuildCommand":null}}' -- --locked
+            --config '{"build":{"beforeBuildCommand":null}}' -- --locked -p herald -p blank-tauri
         (cd "$blank_dir" && CARGO_TARGET_DIR=$target "$HERALD_ROOT/ui/node_modules/.bin/tauri" \
-            build --ci --bundles deb -- --locked)
+            bundle --ci --bundles deb)
     fi
-    cargo build --release --locked --quiet -p herald-core --example seed_team
+    cargo build --release --locked --quiet "${BENCH_PACKAGES[@]}" --example seed_team
     [ "$build_only" = 0 ] || exit 0
     HERALD_BENCH_INSIDE=1 exec scripts/with-keyring.sh bash "${BASH_SOURCE[0]}" "$runs" "$rows" "$target"
 fi

@@ -82,7 +82,7 @@ run_section() {
     case $1 in
     tokens)
         section "tokens: one core"
-        cargo bench --locked -p herald-core --bench tokens -- "${criterion[@]}" >"$target/bench/tokens.log" 2>&1 ||
+        cargo bench --locked "${BENCH_PACKAGES[@]}" --bench tokens -- "${criterion[@]}" >"$target/bench/tokens.log" 2>&1 ||
             { tail -30 "$target/bench/tokens.log"; die "$P" "the tokens benchmark failed"; }
         local line bytes mint verify raw openssl_line openssl_kbps openssl_per_s
         line=$(grep '^tokens-figures ' "$target/bench/tokens.log") ||
@@ -108,7 +108,7 @@ run_section() {
         ;;
     listing)
         section "listing: the status table's store query"
-        scripts/with-keyring.sh cargo bench --locked -p herald-core --bench listing -- "${criterion[@]}" \
+        scripts/with-keyring.sh cargo bench --locked "${BENCH_PACKAGES[@]}" --bench listing -- "${criterion[@]}" \
             >"$target/bench/listing.log" 2>&1 ||
             { tail -30 "$target/bench/listing.log"; die "$P" "the listing benchmark failed"; }
         sed -n '/^listing:/,$p' "$target/bench/listing.log" | grep -v '^$' | sed 's/^/  /'
@@ -129,7 +129,7 @@ run_section() {
     remote)
         section "remote: the owner API beside in-process"
         HERALD_BENCH_ROWS=$remote_rows HERALD_BENCH_SAMPLES=$remote_samples \
-            cargo bench --locked -p herald-api --bench remote >"$target/bench/remote.log" 2>&1 ||
+            cargo bench --locked "${BENCH_PACKAGES[@]}" --bench remote >"$target/bench/remote.log" 2>&1 ||
             { tail -30 "$target/bench/remote.log"; die "$P" "the remote benchmark failed"; }
         sed -n '/^remote:/,$p' "$target/bench/remote.log" | grep -v '^$' | sed 's/^/  /'
         grep '^made ' "$target/bench/remote.log" | sed 's/^/  (/; s/$/)/'

@@ -41,6 +41,13 @@ cargo_target_dir() {
     esac
 }
 
+# The packages every benchmark build selects (`cargo bench`, the seed_team example), whichever
+# one target it wants: cargo unifies dependency features over the selected packages, so with
+# one selection the release builds share every crate; with one package each, herald-core and
+# much of the tree below it were built twice.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+BENCH_PACKAGES=(-p herald-core -p herald-api)
+
 # Builds ui/ into ui/dist when a file under ui/ (outside node_modules and dist) is newer than
 # ui/dist/index.html, or there is none; says which under the name $1. Only when needed: the
 # app embeds ui/dist, so a rewritten ui/dist makes cargo link the release binary again
