@@ -44,11 +44,11 @@ done
 [ "${#selected[@]}" -gt 0 ] || selected=("${SECTIONS[@]}")
 
 if [ "$quick" = 1 ]; then
-    site_n=2000 outbox_n=500 app_runs=2 app_rows=20000 remote_rows=5000 remote_samples=100
+    site_n=2000 outbox_n=500 app_runs=2 app_rows=20000 listing_rows=20000 remote_rows=5000 remote_samples=100
     export HERALD_BENCH_DURATION=3s
     criterion=(--quick)
 else
-    site_n=20000 outbox_n=2000 app_runs=5 app_rows=100000 remote_rows=100000 remote_samples=500
+    site_n=20000 outbox_n=2000 app_runs=5 app_rows=100000 listing_rows=100000 remote_rows=100000 remote_samples=500
     criterion=()
 fi
 
@@ -108,7 +108,7 @@ run_section() {
         ;;
     listing)
         section "listing: the status table's store query"
-        scripts/with-keyring.sh cargo bench --locked "${BENCH_PACKAGES[@]}" --bench listing -- "${criterion[@]}" \
+        HERALD_BENCH_ROWS=$listing_rows scripts/with-keyring.sh cargo bench --locked "${BENCH_PACKAGES[@]}" --bench listing -- "${criterion[@]}" \
             >"$target/bench/listing.log" 2>&1 ||
             { tail -30 "$target/bench/listing.log"; die "$P" "the listing benchmark failed"; }
         sed -n '/^listing:/,$p' "$target/bench/listing.log" | grep -v '^$' | sed 's/^/  /'

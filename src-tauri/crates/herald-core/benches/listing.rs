@@ -4,7 +4,8 @@
 //!
 //! Needs the OS keyring (the invitations are made through the real API):
 //! `scripts/with-keyring.sh cargo bench -p herald-core --bench listing`. Prints criterion's
-//! figures, then one summary line per query in milliseconds.
+//! figures, then one summary line per query in milliseconds. `HERALD_BENCH_ROWS` makes the team
+//! smaller (`scripts/bench.sh --quick`).
 
 use std::time::Instant;
 
@@ -13,10 +14,18 @@ use herald_core::{
     Clock, Herald, InitParams, ListQuery, NewInvitations, OpenOptions, SortKey, Status, MAX_BATCH,
 };
 
-const ROWS: usize = 100_000;
+/// The team's size: 100,000 invitations unless `HERALD_BENCH_ROWS` says otherwise (whole
+/// batches of `MAX_BATCH`, at least one).
+fn rows() -> usize {
+    let asked = std::env::var("HERALD_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(100_000);
+    (asked / MAX_BATCH).max(1) * MAX_BATCH
+}
 const PAGE: u32 = 100;
 
-fn herald(dir: &std::path::Path) -> Herald {
+fn herald(dir: &std::path::Path, rows: usize) -> Herald {
     let opts = OpenOptions {
         data_dir: dir.join("data"),
         keyring: herald_core::secrets::OsKeyring::shared(),
@@ -35,7 +44,7 @@ fn herald(dir: &std::path::Path) -> Herald {
     )
     .expect("init");
     let started = Instant::now();
-    for batch in 0..ROWS / MAX_BATCH {
+    for batch in 0..rows / MAX_BATCH {
         let recipients = (0..MAX_BATCH)
             .map(|i| format!("Person {batch} {i} <p{batch}.{i}@team{}.example>", i % 7))
             .collect();
@@ -46,7 +55,7 @@ fn herald(dir: &std::path::Path) -> Herald {
         .expect("create");
     }
     eprintln!(
-        "made {ROWS} invitations in {:.1} s",
+        "made {rows} invitations in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     h
@@ -65,13 +74,16 @@ fn query() -> ListQuery {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let h = herald(dir.path());
+    let rows = rows();
+    let h = herald(dir.path(), rows);
+    // An address in the middle batch, which exists whatever the size.
+    let one = format!("p{}.123@", rows / MAX_BATCH / 2);
     let cases: Vec<(&str, ListQuery)> = vec![
         ("newest page", query()),
         (
             "page in the middle",
             ListQuery {
-                offset: 50_000,
+                offset: (rows / 2) as u32,
                 ..query()
             },
         ),
@@ -79,7 +91,7 @@ fn benches(c: &mut Criterion) {
             "sorted by address, last page",
             ListQuery {
                 sort: SortKey::Email,
-                offset: ROWS as u32 - PAGE,
+                offset: rows as u32 - PAGE,
                 ..query()
             },
         ),
@@ -107,7 +119,7 @@ fn benches(c: &mut Criterion) {
         (
             "search (matches one)",
             ListQuery {
-                search: Some("p77.123@".into()),
+                search: Some(one.clone()),
                 ..query()
             },
         ),
@@ -131,7 +143,7 @@ fn benches(c: &mut Criterion) {
     let t = Instant::now();
     h.overview(0).expect("overview");
     let overview_ms = t.elapsed().as_secs_f64() * 1000.0;
-    println!("\nlisting: one page of {PAGE} rows out of {ROWS} invitations (aim: < 16 ms)");
+    println!("\nlisting: one page of {PAGE} rows out of {rows} invitations (aim: < 16 ms)");
     for (name, ms, total) in summary {
         println!("  {name:<32} {ms:>8.2} ms   ({total} match)");
     }
