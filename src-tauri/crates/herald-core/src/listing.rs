@@ -9,8 +9,8 @@ use crate::error::Result;
 use crate::herald::Herald;
 use crate::model::{Invitation, Status};
 use crate::policy::OptOutSource;
-use crate::store::opt_outs;
-use crate::store::search::{self, Tally};
+use crate::store::counts::{self, Tally, QUARTER};
+use crate::store::{opt_outs, search};
 
 /// The most rows one page may hold: enough for any screen, small enough to stay instant.
 pub const MAX_PAGE: u32 = 1000;
@@ -151,15 +151,18 @@ impl Herald {
     }
 
     /// The funnel, and per day the invitations made and the answers given, over the last
-    /// [`OVERVIEW_DAYS`] days in a time zone `utc_offset_secs` east of UTC.
+    /// [`OVERVIEW_DAYS`] days in a time zone `utc_offset_secs` east of UTC, taken to the
+    /// nearest quarter hour (every time zone in use is a whole number of them). Reads the
+    /// counts the store keeps, never the invitations themselves.
     pub fn overview(&self, utc_offset_secs: i32) -> Result<Overview> {
         self.sweep_expired()?;
         let offset = i64::from(utc_offset_secs.clamp(-14 * 3600, 14 * 3600));
+        let offset = (offset + QUARTER / 2).div_euclid(QUARTER) * QUARTER;
         let today = (self.clock.now() + offset).div_euclid(DAY);
         let first = today - i64::from(OVERVIEW_DAYS) + 1;
         self.store.read(|tx| {
-            let counts = search::counts(tx, &search::Search::new(None))?;
-            let (delivered, opened) = search::delivered_and_opened(tx)?;
+            let counts = counts::status_counts(tx)?;
+            let (delivered, opened) = counts::funnel(tx)?;
             let mut days: Vec<DayTally> = (first..=today)
                 .map(|d| DayTally {
                     day: day_label(d),
@@ -168,9 +171,11 @@ impl Herald {
                     declined: 0,
                 })
                 .collect();
-            let since = first * DAY - offset;
+            // The first quarter of the owner's first day (a whole quarter: so is the offset).
+            let since = (first * DAY - offset).div_euclid(QUARTER);
             for tally in [Tally::Invited, Tally::Accepted, Tally::Declined] {
-                for (day, n) in search::per_day(tx, tally, offset, since)? {
+                for (quarter, n) in counts::per_quarter(tx, tally, since)? {
+                    let day = (quarter * QUARTER + offset).div_euclid(DAY);
                     let Some(t) = usize::try_from(day - first)
                         .ok()
                         .and_then(|i| days.get_mut(i))

@@ -212,6 +212,148 @@ fn the_overview_counts_the_funnel_and_the_days() {
     assert_eq!(east.days.last().unwrap().day, start_day);
 }
 
+/// The overview reads counts that triggers keep (schema V11) rather than the rows: after every
+/// kind of change (made, mailed, opened, answered, revoked, expired, an answer undone by hand,
+/// a row deleted by hand), they must say exactly what counting the rows says, in any time zone.
+#[test]
+fn the_overview_s_kept_counts_agree_with_counting_the_rows() {
+    let f = Fixture::new();
+    let h = f.init();
+    let db = rusqlite::Connection::open(f.dir.path().join("data/herald.db")).unwrap();
+    let sql = |q: &str, at: i64| {
+        db.execute(q, [at]).unwrap();
+    };
+    invite(
+        &h,
+        &["a@x.example", "b@x.example", "c@x.example", "d@x.example"],
+    );
+    deliver(&h);
+    deliver(&h);
+    deliver(&h);
+    f.clock.advance(5 * 3600 + 17 * 60);
+    invite(&h, &["e@x.example", "f@x.example", "g@x.example"]);
+    h.revoke(4).unwrap();
+    sql(
+        "UPDATE invitations SET status = 'accepted', decided_at = ?1 WHERE id = 1",
+        f.clock.now(),
+    );
+    sql(
+        "UPDATE invitations SET status = 'declined', decided_at = ?1 WHERE id = 2",
+        f.clock.now(),
+    );
+    sql(
+        "UPDATE invitations SET opened_at = ?1 WHERE id IN (1, 3)",
+        f.clock.now(),
+    );
+    f.clock.advance(DAY + 3 * 3600);
+    sql(
+        "UPDATE invitations SET status = 'accepted', decided_at = ?1 WHERE id = 3",
+        f.clock.now(),
+    );
+    // An answer moved to another day, one undone, an opening forgotten, a row deleted.
+    sql(
+        "UPDATE invitations SET decided_at = ?1 WHERE id = 2",
+        f.clock.now() - 7 * DAY,
+    );
+    sql(
+        "UPDATE invitations SET status = 'sent', decided_at = NULL WHERE id = ?1",
+        1,
+    );
+    sql("UPDATE invitations SET opened_at = NULL WHERE id = ?1", 3);
+    db.execute_batch(
+        "UPDATE invitations SET link_id = NULL WHERE id = 5;
+         DELETE FROM links WHERE invitation_id = 5;
+         DELETE FROM audit WHERE invitation_id = 5;
+         DELETE FROM invitations WHERE id = 5;",
+    )
+    .unwrap();
+    // Expired by the overview's own sweep.
+    sql(
+        "UPDATE invitations SET expires_at = ?1 WHERE id = 6",
+        f.clock.now() - 1,
+    );
+
+    for offset in [
+        0,
+        5 * 3600 + 45 * 60,
+        -(9 * 3600 + 30 * 60),
+        14 * 3600,
+        -12 * 3600,
+    ] {
+        let o = h.overview(offset).unwrap();
+        let mut per_status = std::collections::BTreeMap::new();
+        let mut st = db
+            .prepare("SELECT status, count(*) FROM invitations GROUP BY status")
+            .unwrap();
+        for r in st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?)))
+            .unwrap()
+        {
+            let (status, n) = r.unwrap();
+            per_status.insert(status, n);
+        }
+        let n = |s: &str| per_status.get(s).copied().unwrap_or(0);
+        let c = o.counts;
+        assert_eq!(
+            [c.queued, c.sending, c.sent, c.failed, c.accepted, c.declined, c.expired, c.revoked],
+            ["queued", "sending", "sent", "failed", "accepted", "declined", "expired", "revoked"]
+                .map(n),
+            "offset {offset}"
+        );
+        assert_eq!(c.expired, 1, "the sweep's expiry is counted");
+        let funnel: (u32, u32, u32) = db
+            .query_row(
+                "SELECT count(*), count(sent_at), count(opened_at) FROM invitations",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (o.invited, o.delivered, o.opened),
+            funnel,
+            "offset {offset}"
+        );
+
+        // Per day in the owner's zone, counted from the rows.
+        let today = (f.clock.now() + i64::from(offset)).div_euclid(DAY);
+        let first = today - 29;
+        let mut want = vec![(0u32, 0u32, 0u32); 30];
+        let mut st = db
+            .prepare("SELECT created_at, status, decided_at FROM invitations")
+            .unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })
+            .unwrap();
+        let slot = |t: i64| usize::try_from((t + i64::from(offset)).div_euclid(DAY) - first).ok();
+        for r in rows {
+            let (created, status, decided) = r.unwrap();
+            if let Some(d) = slot(created).filter(|d| *d < 30) {
+                want[d].0 += 1;
+            }
+            if let Some(d) = decided.and_then(slot).filter(|d| *d < 30) {
+                match status.as_str() {
+                    "accepted" => want[d].1 += 1,
+                    "declined" => want[d].2 += 1,
+                    _ => {}
+                }
+            }
+        }
+        let got: Vec<(u32, u32, u32)> = o
+            .days
+            .iter()
+            .map(|d| (d.invited, d.accepted, d.declined))
+            .collect();
+        assert_eq!(got, want, "offset {offset}");
+        assert_eq!(got.iter().map(|d| d.0).sum::<u32>(), 6, "offset {offset}");
+    }
+}
+
 #[test]
 fn opt_outs_are_listed_and_members_export_as_defused_csv() {
     let f = Fixture::new();

@@ -4,6 +4,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
+use super::counts::Tally;
 use crate::links::EndReason;
 use crate::model::{Actor, AuditAction, Status};
 use crate::policy::OptOutSource;
@@ -30,7 +31,7 @@ macro_rules! text_column {
     )*};
 }
 
-text_column!(Status, Actor, AuditAction, EndReason, OptOutSource);
+text_column!(Status, Actor, AuditAction, EndReason, OptOutSource, Tally);
 
 /// The statuses `pick` admits as an SQL list, `('queued','sent','failed')`, for the statements
 /// and partial indexes that must name them as literals (SQLite uses a partial index only for a

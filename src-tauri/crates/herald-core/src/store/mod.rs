@@ -10,6 +10,7 @@
 
 pub mod audit;
 mod columns;
+pub mod counts;
 pub mod invitations;
 pub mod keys;
 pub mod links;
