@@ -11,7 +11,9 @@
 //
 // Prints one JSON line: start_ms (until the WebDriver session exists: the process started
 // and its webview answers), ready_ms (until READY_JS held, from the same instant, the moment
-// before the session is asked for), and the memory of the app's process and all its
+// before the session is asked for), steps (what the window did meanwhile, from the same
+// instant: its page requested, received and run, its first paint, the app's first calls),
+// and the memory of the app's process and all its
 // descendants (WebKit's web and network processes) after IDLE_SECONDS of idling: RSS and PSS
 // (PSS shares each shared page among the processes that map it, so the sum is honest).
 import { readFileSync, readdirSync, realpathSync } from 'node:fs';
@@ -109,6 +111,28 @@ try {
     );
   }
 
+  // Where the time went, on the window's own clock: when its page started loading, when the
+  // page's script had run, when it painted first, and the app's first calls to the Rust side
+  // (the UI keeps them as `herald:<name>` measures; the blank app makes none). All in ms from
+  // the moment before the session was asked for, like ready_ms.
+  const timeline = await browser.execute(`return {
+    origin: performance.timeOrigin,
+    nav: performance.getEntriesByType('navigation').map((e) => ({
+      response: e.responseEnd, dom_ready: e.domContentLoadedEventEnd })),
+    paint: performance.getEntriesByType('paint').map((e) => ({ name: e.name, at: e.startTime })),
+    calls: performance.getEntriesByType('measure').filter((m) => m.name.startsWith('herald:'))
+      .map((m) => ({ name: m.name.slice(7), start: m.startTime, end: m.startTime + m.duration })),
+  };`);
+  const since = timeline.origin - (performance.timeOrigin + t0);
+  const at = (ms) => Math.round(since + ms);
+  const steps = [{ step: 'page requested', at: at(0) }];
+  for (const n of timeline.nav) {
+    steps.push({ step: 'page received', at: at(n.response) }, { step: 'page script run', at: at(n.dom_ready) });
+  }
+  for (const p of timeline.paint) steps.push({ step: p.name, at: at(p.at) });
+  for (const c of timeline.calls) steps.push({ step: c.name, at: at(c.start), until: at(c.end) });
+  steps.sort((a, b) => a.at - b.at);
+
   await sleep(idleSeconds * 1000);
   const processes = appProcesses().map((p) => ({ ...p, ...memoryKiB(p.pid) }));
   if (processes.length === 0) throw new Error(`no running process has ${appPath} as its binary`);
@@ -118,6 +142,7 @@ try {
       start_ms: Math.round(startMs),
       ready_ms: Math.round(readyMs),
       ready_value: readyValue,
+      steps,
       processes,
       rss_kib: total('rss_kib'),
       pss_kib: total('pss_kib'),

@@ -101,11 +101,24 @@ export function messageOf(e: unknown): string {
   return withHint(f.message, f.hint);
 }
 
-async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+/** How many calls `call` has timed so far; see there. */
+let timed = 0;
+const TIMED_CALLS = 32;
+
+// The first calls of a start are kept as `performance` measures named `herald:<command or
+// operation>`: scripts/bench-app.sh reads them to show where a start's time goes (the setup
+// status, the first page). Only the first few, so a window open for weeks keeps no growing list.
+async function call<T>(command: string, args?: InvokeArgs, label: string = command): Promise<T> {
+  const start = performance.now();
   try {
     return await invoke<T>(command, args);
   } catch (e) {
     throw toCommandError(e);
+  } finally {
+    if (timed < TIMED_CALLS) {
+      timed += 1;
+      performance.measure(`herald:${label}`, { start, end: performance.now() });
+    }
   }
 }
 
@@ -118,7 +131,7 @@ export type OpName = keyof Operations;
 
 /** Runs one owner operation, here or on the paired server, typed by its declaration. */
 export function op<K extends OpName>(name: K, input: Operations[K]['input']): Promise<Operations[K]['output']> {
-  return call('call', { request: { op: name, input } });
+  return call('call', { request: { op: name, input } }, name);
 }
 
 // The window's own commands.
