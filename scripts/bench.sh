@@ -137,10 +137,13 @@ run_section() {
     esac
 }
 
+# Each section's wall time, builds included, so that the quick run CI makes can be kept short.
 for s in "${selected[@]}"; do
+    started=$(date +%s)
     if ! run_section "$s" 2>&1 | tee -a "$report"; then
         die "$P" "section $s failed; the report so far is $report"
     fi
+    echo "  (section $s: $(($(date +%s) - started)) s)" | tee -a "$report"
 done
 echo
 say "$P" "report: $report"

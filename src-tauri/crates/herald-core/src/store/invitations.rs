@@ -133,7 +133,7 @@ pub fn insert(
         ],
     )
     .or_db(tx)?;
-    let id = tx.tx.last_insert_rowid();
+    let id = tx.conn.last_insert_rowid();
     super::links::insert(tx, id, nonce, key_version, now, None)?;
     let line = Line {
         invitation: Some(id),

@@ -36,7 +36,7 @@ pub fn insert(
         params![invitation_id, nonce.as_slice(), key_version, now],
     )
     .or_db(tx)?;
-    let link = tx.tx.last_insert_rowid();
+    let link = tx.conn.last_insert_rowid();
     exec(
         tx,
         "UPDATE invitations SET link_id = ?2 WHERE id = ?1",
@@ -218,7 +218,7 @@ pub fn pending_needing_reissue(tx: &Tx<'_>, versions: &[u32]) -> Result<Vec<i64>
          ORDER BY i.id",
         status_list(Status::is_pending)
     );
-    let mut stmt = tx.tx.prepare(&sql).or_db(tx)?;
+    let mut stmt = tx.conn.prepare(&sql).or_db(tx)?;
     let ids = stmt
         .query_map([EndReason::KeyRetired], |r| r.get(0))
         .and_then(|rows| rows.collect())

@@ -21,12 +21,15 @@ pub mod owners;
 mod schema;
 pub mod search;
 pub mod settings;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Row, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
+
+use writer::Writer;
 
 use crate::error::{Error, Result};
 
@@ -41,7 +44,8 @@ pub struct Store {
     /// The folder (or its disk) cannot be written: reads work, and every write says so before
     /// it reaches SQLite.
     read_only: bool,
-    conn: Mutex<Connection>,
+    /// The one connection that writes, shared by concurrent writes through group commit.
+    writer: Writer,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
 }
@@ -90,7 +94,7 @@ impl Store {
         Ok(Store {
             path,
             read_only: false,
-            conn: Mutex::new(conn),
+            writer: Writer::new(conn),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -164,7 +168,7 @@ impl Store {
         Ok(Store {
             path: path.to_owned(),
             read_only: true,
-            conn: Mutex::new(conn),
+            writer: Writer::new(conn),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -179,31 +183,22 @@ impl Store {
         &self.path
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite half-written (the transaction rolls
-        // back on drop), so a poisoned lock is safe to keep using.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` in one IMMEDIATE transaction: the write lock is taken up front, so two
-    /// processes never both read, then both try to write. Commits only if `f` succeeds.
+    /// Runs `f` in a transaction that took the write lock up front (IMMEDIATE), so two
+    /// processes never both read, then both try to write. What `f` wrote is committed when this
+    /// returns `Ok`; when `f` fails, its changes are undone. Concurrent writes share one commit
+    /// (see [`writer`]).
     pub fn write<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         if self.read_only {
             return Err(Error::ReadOnly {
                 path: self.path.parent().unwrap_or(&self.path).to_owned(),
             });
         }
-        let mut conn = self.lock();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| Error::db(&self.path, e))?;
-        let tx = Tx {
-            tx,
-            path: &self.path,
-        };
-        let out = f(&tx)?;
-        tx.tx.commit().map_err(|e| Error::db(&self.path, e))?;
-        Ok(out)
+        self.writer.write(&self.path, |conn| {
+            f(&Tx {
+                conn,
+                path: &self.path,
+            })
+        })
     }
 
     /// A free reader connection, or else the next one in turn.
@@ -218,23 +213,22 @@ impl Store {
         let n = self
             .next_reader
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.readers.get(n % self.readers.len().max(1)) {
-            Some(r) => r.lock().unwrap_or_else(|p| p.into_inner()),
-            None => self.lock(),
-        }
+        // Both ways of opening make READERS of them (a constant above 0).
+        self.readers[n % READERS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on a consistent snapshot, on a reader connection (never inside a write).
     pub fn read<T>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.reader();
-        let tx = conn
+        let snapshot = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| Error::db(&self.path, e))?;
-        let tx = Tx {
-            tx,
+        f(&Tx {
+            conn: &snapshot,
             path: &self.path,
-        };
-        f(&tx)
+        })
     }
 
     /// A watch on commits by any connection, in this process or another: the outbox notices
@@ -269,8 +263,8 @@ impl Store {
 
     /// Moves every commit from the write-ahead log into the database file.
     pub fn checkpoint(&self) -> Result<()> {
-        self.lock()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        self.writer
+            .idle(|conn| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
             .map_err(|e| self.err(e))
     }
 
@@ -433,7 +427,7 @@ fn restrict_file(dir: &Path, path: &Path) -> Result<()> {
 /// One transaction of [`Store::read`] or [`Store::write`]: the queries of the table modules
 /// take it, so they always run inside one, and their errors name the database file.
 pub struct Tx<'c> {
-    tx: Transaction<'c>,
+    conn: &'c Connection,
     path: &'c Path,
 }
 
@@ -464,12 +458,12 @@ fn row<T, P: rusqlite::Params>(
     params: P,
     f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    tx.tx.prepare_cached(sql)?.query_row(params, f)
+    tx.conn.prepare_cached(sql)?.query_row(params, f)
 }
 
 /// `execute` through the statement cache.
 fn exec<P: rusqlite::Params>(tx: &Tx<'_>, sql: &str, params: P) -> rusqlite::Result<usize> {
-    tx.tx.prepare_cached(sql)?.execute(params)
+    tx.conn.prepare_cached(sql)?.execute(params)
 }
 
 /// Every row of a cached statement, through `f`.
@@ -479,7 +473,7 @@ fn rows<T, P: rusqlite::Params>(
     params: P,
     f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Vec<T>> {
-    let mut stmt = tx.tx.prepare_cached(sql)?;
+    let mut stmt = tx.conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params, f)?;
     rows.collect()
 }

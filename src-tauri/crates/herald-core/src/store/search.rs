@@ -120,7 +120,7 @@ pub fn counts(tx: &Tx<'_>, search: &Search) -> Result<StatusCounts> {
         where_clause(&search.filter())
     );
     let per_status = || -> rusqlite::Result<StatusCounts> {
-        let mut stmt = tx.tx.prepare_cached(&sql)?;
+        let mut stmt = tx.conn.prepare_cached(&sql)?;
         let mut counts = StatusCounts::default();
         let rows = stmt.query_map(search.args().as_slice(), |r| {
             Ok((r.get::<_, Status>(0)?, r.get::<_, u32>(1)?))
@@ -163,7 +163,7 @@ pub fn page(
         where_clause(&filter),
     );
     let rows = || -> rusqlite::Result<Vec<Invitation>> {
-        let mut stmt = tx.tx.prepare_cached(&sql)?;
+        let mut stmt = tx.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(args.as_slice(), invitations::from_row)?;
         rows.collect()
     };
