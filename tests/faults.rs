@@ -632,6 +632,17 @@ fn a_keyring_locked_mid_run_holds_mail_back_and_loses_nothing() {
     assert!(keyring.locked());
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.count(), held_at_sink, "mail went out while locked");
+    // Held back once: the outbox waits out its pause instead of claiming and putting back
+    // again at each of its own commits.
+    let put_back: i64 = env
+        .db()
+        .query_row(
+            "SELECT count(*) FROM audit WHERE action = 'not-sent' AND invitation_id = ?1",
+            [held_back.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(put_back, 1, "claimed and put back again while locked");
 
     // Unlocked: serve carries on by itself (after its pause for problems, 30 s) and mails
     // the rest, each exactly once.

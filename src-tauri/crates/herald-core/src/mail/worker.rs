@@ -151,6 +151,13 @@ pub async fn run_outbox(
             }
             Err(problem) => {
                 stall(problem, &mut last_stall);
+                // What this drain itself committed (claims put back because the keyring is
+                // locked, say) must not end the pause: the worker would claim and put back
+                // every quarter second, writing the history full. A commit by anyone else
+                // from now on still wakes it.
+                if let Some(watch) = commits.as_mut() {
+                    watch.committed();
+                }
                 PROBLEM_PAUSE
             }
         };
