@@ -5,6 +5,8 @@
 # target crashed, naming the input that did it and how to reproduce it.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     all targets when none are named
+#   scripts/fuzz.sh --build-only [TARGET...]             only build them (scripts/test.sh runs
+#                                                        this in the background)
 #
 # FUZZ_SANITIZER=address (default none) builds with AddressSanitizer: slower, for long runs.
 # With CI=true the build and the corpus go to ${CARGO_TARGET_DIR:-/var/cache/herald/target}/fuzz,
@@ -18,7 +20,11 @@ ensure_cargo_on_path
 P=fuzz
 
 seconds=30
-if [ $# -gt 0 ]; then
+build_only=0
+if [ "${1:-}" = --build-only ]; then
+    build_only=1
+    shift
+elif [ $# -gt 0 ]; then
     seconds=$1
     shift
 fi
@@ -65,6 +71,7 @@ for t in "${targets[@]}"; do
     say "$P" "building $t"
     cargo fuzz build "${fuzz_flags[@]}" "$t"
 done
+[ "$build_only" = 0 ] || exit 0
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/herald-fuzz.XXXXXX")
 trap 'rm -rf "$logs"' EXIT

@@ -19,8 +19,10 @@
 # AppImage is not built here: its bundler downloads helper tools at build time (the release
 # workflow builds it).
 #
-# Usage: scripts/package-test.sh              build, then test
-#        scripts/package-test.sh --no-build   test the bundles the last build left
+# Usage: scripts/package-test.sh                build, then test
+#        scripts/package-test.sh --no-build     test the bundles the last build left
+#        scripts/package-test.sh --build-only   only step 1 (scripts/test.sh runs it in the
+#                                               background while other stages wait)
 # Needs root or sudo (apt-get, dpkg) on Debian or Ubuntu. scripts/setup.sh --tests installs
 # the tools (rpm, desktop-file-utils, gnome-keyring, dbus, systemd, nginx, caddy, curl).
 set -euo pipefail
@@ -161,11 +163,13 @@ fi
 # ------------------------------------------------------------------------------------------
 
 build=1
+only_build=0
 case "${1:-}" in
 --no-build) build=0 ;;
+--build-only) only_build=1 ;;
 "") ;;
 *)
-    echo "usage: $0 [--no-build]" >&2
+    echo "usage: $0 [--no-build | --build-only]" >&2
     exit 2
     ;;
 esac
@@ -230,6 +234,10 @@ if [ "$build" = 1 ]; then
     ui/node_modules/.bin/tauri build --ci --bundles deb,rpm \
         --config '{"build":{"beforeBuildCommand":null}}' -- --locked
     say "$P" "built in $(($(date +%s) - start)) s"
+fi
+if [ "$only_build" = 1 ]; then
+    ls -l "$bundle_dir"/deb/*.deb "$bundle_dir"/rpm/*.rpm
+    exit 0
 fi
 debs=("$bundle_dir"/deb/*_"$version"_*.deb)
 rpms=("$bundle_dir"/rpm/*"$version"-*.rpm)

@@ -92,10 +92,70 @@ stage_rust_clippy() {
     in_keyring "${LINTED_CARGO[@]}" test --workspace --all-targets --no-run --locked "${RUST_TEST_FEATURES[@]}"
 }
 
+# The two other big builds, the fuzz targets' and the release one (package), take about 14
+# minutes of a cold run with both cores busy, while rust-test, window and site-browser mostly
+# wait on sockets, sleeps and a browser. When a run has all of these stages, both builds start
+# in the background at the lowest priority (nice 19) as rust-test begins, one after the other,
+# and use what the tests leave idle; fuzz and package then wait for them. The tests keep the
+# CPU whenever they want it, and cargo locks target/debug and target/release apart, so the
+# tests' own builds are not held up. A failed build fails the stage that needs it, with its
+# output.
+prebuild_dir=""
+prebuild_pid=""
+
+selected_has() {
+    case " ${selected[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+
+start_prebuild() {
+    selected_has fuzz && selected_has package || return 0
+    prebuild_dir=$(mktemp -d "${TMPDIR:-/tmp}/herald-prebuild.XXXXXX")
+    say "$P" "building the fuzz targets, then the release, in the background (logs in $prebuild_dir)"
+    (
+        set +e
+        # Each status is written whole (then renamed) so that a waiting stage never reads half.
+        nice -n 19 bash scripts/fuzz.sh --build-only >"$prebuild_dir/fuzz.log" 2>&1
+        echo $? >"$prebuild_dir/fuzz.tmp" && mv "$prebuild_dir/fuzz.tmp" "$prebuild_dir/fuzz.rc"
+        nice -n 19 bash scripts/package-test.sh --build-only >"$prebuild_dir/release.log" 2>&1
+        echo $? >"$prebuild_dir/release.tmp" && mv "$prebuild_dir/release.tmp" "$prebuild_dir/release.rc"
+    ) &
+    prebuild_pid=$!
+}
+
+# await_prebuild NAME: waits for the background build NAME (fuzz or release), if one was
+# started; fails with its output if it failed. Returns 1 when none was started.
+await_prebuild() {
+    local name=$1 started rc
+    [ -n "$prebuild_dir" ] || return 1
+    started=$(date +%s)
+    [ -e "$prebuild_dir/$name.rc" ] || say "$P" "waiting for the $name build running in the background"
+    while [ ! -e "$prebuild_dir/$name.rc" ]; do
+        kill -0 "$prebuild_pid" 2>/dev/null ||
+            { cat "$prebuild_dir/$name.log" 2>/dev/null; die "$P" "the background $name build stopped without a status"; }
+        sleep 1
+    done
+    rc=$(cat "$prebuild_dir/$name.rc")
+    if [ "$rc" != 0 ]; then
+        cat "$prebuild_dir/$name.log"
+        die "$P" "the $name build (in the background) failed (exit $rc)"
+    fi
+    tail -n 4 "$prebuild_dir/$name.log"
+    say "$P" "the $name build was ready after waiting $(($(date +%s) - started)) s"
+}
+
+stop_prebuild() {
+    if [ -n "$prebuild_pid" ] && kill -0 "$prebuild_pid" 2>/dev/null; then
+        pkill -TERM -P "$prebuild_pid" 2>/dev/null || true
+        kill -TERM "$prebuild_pid" 2>/dev/null || true
+    fi
+    [ -z "$prebuild_dir" ] || rm -rf "$prebuild_dir"
+}
+
 # Unit and integration tests of every crate, inside a real keyring: the CLI tests run the
 # binary, which always uses the OS keyring, and the real-keyring tests need it. Built the way
 # rust-clippy built them, so nothing is compiled again.
 stage_rust_test() {
+    start_prebuild
     linted_cargo
     in_keyring "${LINTED_CARGO[@]}" test --workspace --locked "${RUST_TEST_FEATURES[@]}"
 }
@@ -129,6 +189,7 @@ stage_site_browser() {
 # rendering), a short run each from their seeds and what earlier CI runs found; the long run is
 # in fuzz/README.md.
 stage_fuzz() {
+    await_prebuild fuzz || true
     bash scripts/fuzz.sh 20
 }
 
@@ -138,7 +199,11 @@ stage_fuzz() {
 # validate. See scripts/package-test.sh.
 stage_package() {
     bash scripts/lint-workflows.sh
-    bash scripts/package-test.sh
+    if await_prebuild release; then
+        bash scripts/package-test.sh --no-build
+    else
+        bash scripts/package-test.sh
+    fi
 }
 
 # The benchmarks in their quick form (scripts/bench.sh --quick): every section runs end to end,
@@ -149,7 +214,9 @@ stage_bench_smoke() {
     bash scripts/bench.sh --quick
 }
 
-STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test fuzz window site-browser package bench-smoke)
+# fuzz comes after window and site-browser: its build (and package's) runs in the background
+# meanwhile (see start_prebuild).
+STAGES=(setup shellcheck ui-build ui-test rust-fmt rust-clippy rust-test window site-browser fuzz package bench-smoke)
 
 # ------------------------------------------------------------------------------------------
 # Runner
@@ -200,6 +267,7 @@ run_start=$(date +%s)
 summary() {
     local rc=$?
     local now i
+    stop_prebuild
     now=$(date +%s)
     echo
     echo "==== summary ===="
