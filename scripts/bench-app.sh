@@ -193,6 +193,10 @@ for app, rs in by_app.items():
     else:
         print(f"  {'':34} {'':11} {statistics.median(warm) - floor[0]:>+11.0f} ms {'':14}  {mib(pss - floor[1]):>8}"
               f"   (above the blank app)")
+        start, memory = statistics.median(warm) / floor[0], pss / floor[1]
+        print(f"  {'':34} aims (#17): warm start at most 1.25x the blank app's: {start:.2f}x"
+              f" ({'met' if start <= 1.25 else 'NOT met'}); memory (PSS) at most 1.15x: {memory:.2f}x"
+              f" ({'met' if memory <= 1.15 else 'NOT met'})")
 
 # The page's own share of each warm start: from the window asking for its page to usable. The
 # time before it (the process, WebKit's processes, the webview) varies from run to run on a
@@ -228,4 +232,6 @@ bs, bi = deb(blank_deb)
 print(f"    {os.path.basename(herald_deb):<40} {hs / 2**20:6.2f} MiB  (installed {hi / 1024:.1f} MiB)")
 print(f"    {os.path.basename(blank_deb):<40} {bs / 2**20:6.2f} MiB  (installed {bi / 1024:.1f} MiB)   the floor")
 print(f"    {'Herald above the floor':<40} {(hs - bs) / 2**20:+6.2f} MiB")
+print(f"    aims (#17): at most 2x the blank app's: .deb {hs / bs:.2f}x ({'met' if hs <= 2 * bs else 'NOT met'}),"
+      f" installed {hi / bi:.2f}x ({'met' if hi <= 2 * bi else 'NOT met'})")
 PY

@@ -5,9 +5,14 @@
 #   accept     POST /i/<token> (the Accept button's form), each request a fresh invitation;
 #              a wrk thread stops when its share of the list is answered, and the rate is
 #              taken over the time until the last answer (N=20000 lasts about 6-9 s here)
-# Prints requests per second, p50/p90/p99 latency and error responses for each beside the
-# issue's aims (link page above 40,000/s, accepts above 15,000/s, p99 under 10 ms), and how
-# many invitations `herald invite list` calls accepted afterwards.
+# Two references in the same run: Herald's own GET /healthz (every layer, a constant answer: the
+# HTTP stack's cost), and then, with Herald stopped, benches/bare-axum (a bare axum handler
+# with one HMAC-SHA256 and one SQLite point read or conditional UPDATE, a 3 KB page) under the
+# same two wrk runs: the least a link page and an accept can cost here.
+# Prints requests per second, p50/p90/p99 latency and error responses for each beside issue
+# #17's aims (link page: 70% of /healthz, half the bare handler's rate, p99 under 5 ms; accept:
+# 50% of /healthz, half the bare handler's rate, p99 under 10 ms), and how many invitations
+# `herald invite list` calls accepted afterwards.
 # Every hardening layer stays on: Herald runs with --trusted-proxy 127.0.0.1 and each request
 # names its own client in X-Forwarded-For (scripts/bench-site-get.lua, bench-site-accept.lua),
 # so the per-client rate limits are checked on every request but no client reaches its limit.
@@ -37,11 +42,15 @@ if [ "${HERALD_BENCH_INSIDE:-}" != 1 ]; then
         cargo build --release --locked --quiet
         bin="$(cargo_target_dir)/release/herald"
     fi
-    HERALD_BENCH_INSIDE=1 exec scripts/with-keyring.sh bash "${BASH_SOURCE[0]}" "$n" "$bin"
+    # The bare reference is small; built here every time (a no-op when it is fresh).
+    cargo build --release --locked --quiet -p bare-axum
+    bare="$(cargo_target_dir)/release/bare-axum"
+    HERALD_BENCH_INSIDE=1 exec scripts/with-keyring.sh bash "${BASH_SOURCE[0]}" "$n" "$bin" "$bare"
 fi
 
 n=$1
 bin=$2
+bare=$3
 duration=${HERALD_BENCH_DURATION:-10s}
 threads=2
 connections=32
@@ -128,11 +137,12 @@ PY
 [ "$(wc -l <"$work/tokens.txt")" -eq "$n" ] || die "$P" "expected $n links in the mails"
 say "$P" "$n invitation links taken from the mails"
 
-# One wrk run: NAME SCRIPT FIRST_OCTET [PATHS_FILE]. Its own output goes to $work/NAME.out.
+# One wrk run: NAME SCRIPT FIRST_OCTET [PATHS_FILE [PORT]]. Its own output goes to
+# $work/NAME.out.
 run_wrk() {
     say "$P" "$1: wrk -t$threads -c$connections -d$duration --latency -s $(basename "$2")"
     wrk "-t$threads" "-c$connections" "-d$duration" --latency -s "$2" \
-        "http://127.0.0.1:$port" -- "${4:-$work/tokens.txt}" "$threads" "$3" >"$work/$1.out"
+        "http://127.0.0.1:${5:-$port}" -- "${4:-$work/tokens.txt}" "$threads" "$3" >"$work/$1.out"
 }
 # The reference: the same server, every layer included (headers, client address from
 # X-Forwarded-For, body limit, timeout), answering its health check, a constant that touches
@@ -144,8 +154,23 @@ run_wrk get "$scripts/bench-site-get.lua" 10
 run_wrk accept "$scripts/bench-site-accept.lua" 172
 "$bin" invite list --json >"$work/list.json"
 
+# The second reference, with Herald stopped so that it has the CPUs to itself as Herald had:
+# the bare handler over its own N invitations, the same two runs.
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+bare_port=$(free_port)
+say "$P" "starting the bare axum handler (benches/bare-axum) on 127.0.0.1:$bare_port"
+"$bare" "$work/bare.sqlite3" "$bare_port" "$n" "$work/bare-tokens.txt" >"$work/bare.log" 2>&1 &
+pids+=($!)
+until (exec 3<>"/dev/tcp/127.0.0.1/$bare_port") 2>/dev/null; do
+    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/bare.log" >&2; die "$P" "bare-axum stopped"; }
+    sleep 0.05
+done
+run_wrk bare-get "$scripts/bench-site-get.lua" 40 "$work/bare-tokens.txt" "$bare_port"
+run_wrk bare-accept "$scripts/bench-site-accept.lua" 50 "$work/bare-tokens.txt" "$bare_port"
+
 # The report: the figures from each run's RESULT line (wrk's own histogram, in µs), the aims,
-# the answers the accept run got, and what the data folder says.
+# the answers the accept runs got, and what the data folder says.
 python3 - "$work" "$n" "$duration" "$threads" "$connections" "$(nproc)" <<'PY'
 import collections, json, os, re, sys
 
@@ -161,50 +186,68 @@ def fields(path, tag):
 def ms(us):
     return f"{int(us) / 1000:.2f} ms"
 
-def show(title, name, aim_rps, span_us=None, reference=None):
+def show(title, name, span_us=None):
+    """Prints one run's figures; returns its requests/s and p99 in ms."""
     r = fields(os.path.join(work, name + ".out"), "RESULT")
     secs = int(r["duration_us"]) / 1e6
     # The accept run stops when its invitations are used up; wrk still divides by all of -d.
     measured = min(secs, int(span_us) / 1e6) if span_us else secs
     rps = int(r["requests"]) / measured
-    p99 = int(r["p99_us"]) / 1000
-    sockets = ", ".join(f"{k} {r[k]}" for k in ("connect", "read", "write", "timeout"))
     print(f"{title}")
-    if aim_rps is None:
-        print(f"  requests/s:  {rps:10.0f}")
-        print(f"  latency:     p50 {ms(r['p50_us'])}, p90 {ms(r['p90_us'])}, p99 {ms(r['p99_us'])}"
-              f" (max {ms(r['max_us'])})")
-    else:
-        ref = f"   {rps / reference:.0%} of the reference" if reference else ""
-        print(f"  requests/s:  {rps:10.0f}   aim: above {aim_rps:,}  ({'met' if rps > aim_rps else 'NOT met'}){ref}")
-        print(f"  latency:     p50 {ms(r['p50_us'])}, p90 {ms(r['p90_us'])}, p99 {ms(r['p99_us'])}"
-              f" (max {ms(r['max_us'])})   aim: p99 under 10 ms  ({'met' if p99 < 10 else 'NOT met'})")
+    print(f"  requests/s:  {rps:10.0f}")
+    print(f"  latency:     p50 {ms(r['p50_us'])}, p90 {ms(r['p90_us'])}, p99 {ms(r['p99_us'])}"
+          f" (max {ms(r['max_us'])})")
+    sockets = ", ".join(f"{k} {r[k]}" for k in ("connect", "read", "write", "timeout"))
     print(f"  requests:    {r['requests']} in {measured:.2f} s; non-2xx/3xx responses: {r['non2xx']};"
           f" socket errors: {sockets}")
     if measured < secs:
         print(f"               (the threads stopped when their invitations were used up: {measured:.2f} s"
               f" from the start to the last response; wrk's own Requests/sec below divides by"
               f" all {secs:.2f} s)")
-    return rps
+    return rps, int(r["p99_us"]) / 1000
+
+def answers(name):
+    """Prints what an accept run's answers said; returns fresh accepts per second."""
+    a = fields(os.path.join(work, name + ".out"), "ANSWERS")
+    span = min(int(a["span_us"]), int(fields(os.path.join(work, name + ".out"), "RESULT")["duration_us"])) / 1e6
+    fresh = int(a["fresh"]) / span
+    print(f"  answers:     {a['fresh']} fresh accepts ({fresh:.0f}/s), {a['already']} 'already accepted' (sent after a"
+          f" thread's invitations were used up), {a['other_200']} other 200 pages,"
+          f" other statuses: {a['other']}")
+    return fresh
+
+def aims(rate, p99, healthz, bare, share, p99_aim):
+    """Issue #17's aims for one figure: a share of /healthz, half the bare handler, a p99."""
+    verdict = lambda ok: "met" if ok else "NOT met"
+    print(f"  {rate / healthz:.0%} of the reference (/healthz); {rate / bare:.2f}x the bare handler")
+    print(f"  aims (#17):  at least {share:.0%} of /healthz ({verdict(rate >= share * healthz)}),"
+          f" at least 0.5x the bare handler ({verdict(rate >= 0.5 * bare)}),"
+          f" p99 under {p99_aim} ms ({verdict(p99 < p99_aim)})")
 
 print()
 print(f"confirmation-site benchmark: {n} invitations, wrk -t{threads} -c{connections} -d{duration},"
-      f" wrk and herald on the same {cpus} CPU(s)")
-ref = show("reference: GET /healthz (the same server and layers, a constant answer: the HTTP"
-           " stack's own cost)", "healthz", None)
-show("link page (GET /i/<token>, walking all tokens round and round)", "get", 40000, reference=ref)
+      f" wrk and the server on the same {cpus} CPU(s)")
+healthz, _ = show("reference: GET /healthz (the same server and layers, a constant answer: the HTTP"
+                  " stack's own cost)", "healthz")
+bare_get, _ = show("reference: the bare axum handler's link page (benches/bare-axum: one HMAC-SHA256,"
+                   " one point read, a 3 KB page; Herald stopped)", "bare-get")
+a = fields(os.path.join(work, "bare-accept.out"), "ANSWERS")
+show("reference: the bare axum handler's accept (one HMAC-SHA256, one conditional UPDATE, a 3 KB"
+     " page)", "bare-accept", a["span_us"])
+bare_accept = answers("bare-accept")
+print()
+rate, p99 = show("link page (GET /i/<token>, walking all tokens round and round)", "get")
+aims(rate, p99, healthz, bare_get, 0.70, 5)
 rows = [json.loads(l) for l in open(os.path.join(work, "list-get.json")) if l.strip()]
 if rows and "opened_at" in rows[0]:
     firsts = sum(1 for r in rows if r.get("opened_at")) + sum(1 for r in rows if r.get("scanned_at"))
     print(f"  visits:      {firsts} first visits (each writes opened_at or scanned_at and an audit"
           f" row), the other responses repeat views (read only)")
 a = fields(os.path.join(work, "accept.out"), "ANSWERS")
-show("accept (POST /i/<token>, form=answer&answer=accept, each invitation once)", "accept", 15000,
-     a["span_us"], reference=ref)
-span = min(int(a["span_us"]), int(fields(os.path.join(work, "accept.out"), "RESULT")["duration_us"])) / 1e6
-print(f"  answers:     {a['fresh']} fresh accepts ({int(a['fresh']) / span:.0f}/s), {a['already']} 'already accepted' (sent after a"
-      f" thread's invitations were used up), {a['other_200']} other 200 pages,"
-      f" other statuses: {a['other']}")
+_, p99 = show("accept (POST /i/<token>, form=answer&answer=accept, each invitation once)", "accept",
+              a["span_us"])
+fresh = answers("accept")
+aims(fresh, p99, healthz, bare_accept, 0.50, 10)
 rows = [json.loads(l) for l in open(os.path.join(work, "list.json")) if l.strip()]
 statuses = collections.Counter(r["status"] for r in rows)
 opened = sum(1 for r in rows if r.get("opened_at"))
@@ -214,7 +257,7 @@ print(f"  herald invite list: {statuses.get('accepted', 0)} of {n} accepted"
 if rows and "opened_at" in rows[0]:
     print(f"  link visits recorded: {opened} opened by a person, {scanned} fetched as by a mail"
           f" scanner (a visit within 10 s of the mail counts as a scanner's)")
-for name in ("healthz", "get", "accept"):
+for name in ("healthz", "bare-get", "bare-accept", "get", "accept"):
     print(f"\nwrk's own output ({name}):")
     for line in open(os.path.join(work, name + ".out")):
         if not line.startswith(("RESULT ", "ANSWERS ")):
