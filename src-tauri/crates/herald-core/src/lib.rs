@@ -59,5 +59,5 @@ pub use pairing::{
 };
 pub use policy::{OptOutSource, MAX_PER_MONTH};
 pub use preview::{MailDraft, MailPreview, RecipientCheck, RecipientsPreview, Verdict};
-pub use respond::{Answer, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
+pub use respond::{Answer, AnswerTo, Answered, Asked, CodeCheck, SiteEvent, Visit, CODE_ATTEMPTS};
 pub use settings::{General, Limits, Site, Smtp, TlsMode, DEFAULT_BIND};

@@ -132,8 +132,29 @@ impl Herald {
     /// [`Herald::check_link`], with the id of the link row an authentic token names, so an
     /// answer can make sure, inside its own transaction, that the link is still the current one.
     pub(crate) fn check_link_row(&self, token_text: &str) -> Result<(LinkCheck, Option<i64>)> {
+        let checked = self.check_link_keyed(token_text, true)?;
+        // With the keyring allowed, a check always comes to an answer.
+        Ok(checked.unwrap_or((LinkCheck::Invalid, None)))
+    }
+
+    /// [`Herald::check_link`] without the keyring: `None` when the link's key has not been
+    /// read from the keyring yet (a call that can block on D-Bus or a password prompt), so
+    /// the caller asks [`Herald::check_link`] from a thread that may block. Everything else is
+    /// a read of the store's snapshot and a MAC: the confirmation site answers that from the
+    /// thread that received the request.
+    pub fn check_link_cached(&self, token_text: &str) -> Result<Option<LinkCheck>> {
+        Ok(self
+            .check_link_keyed(token_text, false)?
+            .map(|(check, _)| check))
+    }
+
+    pub(crate) fn check_link_keyed(
+        &self,
+        token_text: &str,
+        keyring: bool,
+    ) -> Result<Option<(LinkCheck, Option<i64>)>> {
         let Ok(parsed) = token::parse(token_text) else {
-            return Ok((LinkCheck::Invalid, None));
+            return Ok(Some((LinkCheck::Invalid, None)));
         };
         let now = self.clock.now();
         let found = self.store.read(|tx| {
@@ -153,24 +174,32 @@ impl Herald {
                 nonce: &parsed.nonce,
             };
             let _ = token::verify(decoy_key(), Purpose::Invitation, &decoy, &parsed);
-            return Ok((LinkCheck::Invalid, None));
+            return Ok(Some((LinkCheck::Invalid, None)));
         };
         // A retired key was deleted: such a link cannot be authenticated any more.
         if key_row.retired || parsed.key_version != link.key_version {
-            return Ok((LinkCheck::Invalid, None));
+            return Ok(Some((LinkCheck::Invalid, None)));
         }
-        let Some(key) = self.load_key(link.key_version, &key_row.key_id)? else {
-            return Err(self
-                .store
-                .read(|tx| Ok(self.key_missing(tx, link.key_version)))?);
+        let cached = self.key_cache().get(&link.key_version).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None if !keyring => return Ok(None),
+            None => match self.load_key(link.key_version, &key_row.key_id)? {
+                Some(key) => key,
+                None => {
+                    return Err(self
+                        .store
+                        .read(|tx| Ok(self.key_missing(tx, link.key_version)))?)
+                }
+            },
         };
         if !token::verify(&key, Purpose::Invitation, &claims(&link), &parsed) {
-            return Ok((LinkCheck::Invalid, None));
+            return Ok(Some((LinkCheck::Invalid, None)));
         }
         // The address is part of what the link vouches for: if the invitation's address has
         // changed since, the old link is no longer for it.
         if invitation.email != link.email {
-            return Ok((LinkCheck::Invalid, None));
+            return Ok(Some((LinkCheck::Invalid, None)));
         }
         let check = match link.ended_reason {
             // (Key-retired with a live key row cannot happen; it says nothing, as if it did.)
@@ -183,6 +212,6 @@ impl Herald {
                 _ => LinkCheck::Live(invitation),
             },
         };
-        Ok((check, Some(link.id)))
+        Ok(Some((check, Some(link.id))))
     }
 }

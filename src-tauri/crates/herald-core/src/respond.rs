@@ -3,6 +3,8 @@
 //! asking for a new invitation. Every answer is one conditional update in one transaction, so
 //! twenty simultaneous accepts make exactly one transition.
 
+use std::sync::Arc;
+
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
@@ -10,7 +12,7 @@ use crate::links::{claims, decoy_key, EndReason, LinkCheck, Superseded};
 use crate::model::{Actor, AuditAction, Invitation, Status};
 use crate::policy::OptOutSource;
 use crate::store::invitations::{FirstLook, Stamp, Transition};
-use crate::store::{audit, invitations, keys, links};
+use crate::store::{audit, invitations, keys, links, Tx};
 use crate::token::{self, Claims, Purpose};
 use crate::validate::Email;
 
@@ -64,6 +66,22 @@ impl Visit<'_> {
     }
 }
 
+/// Whether a visit is the first look of its kind at a link: `Some((invitation, automated))`
+/// for the first by a scanner (`true`) or by a person (`false`), `None` when it was seen
+/// before or the link is not one whose invitation stands (nothing is noted for those).
+fn first_look(check: &LinkCheck, visit: &Visit<'_>, now: Timestamp) -> Option<(i64, bool)> {
+    let (LinkCheck::Live(invitation) | LinkCheck::Decided(invitation)) = check else {
+        return None;
+    };
+    let automated = visit.looks_automated(invitation, now);
+    let already = if automated {
+        invitation.scanned_at.is_some()
+    } else {
+        invitation.opened_at.is_some()
+    };
+    (!already).then_some((invitation.id, automated))
+}
+
 /// The invitee's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -72,6 +90,24 @@ pub enum Answer {
         /// "Never invite this address again": an opt-out the owner cannot undo.
         never_again: bool,
     },
+}
+
+/// A live link, authenticated: what an answer goes through. Only the core makes one, from
+/// a token whose MAC it checked, so a face cannot answer an invitation it has no link for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerTo {
+    id: i64,
+    link_id: i64,
+}
+
+fn answerable((check, link_id): (LinkCheck, Option<i64>)) -> Result<AnswerTo, Box<LinkCheck>> {
+    match (&check, link_id) {
+        (LinkCheck::Live(invitation), Some(link_id)) => Ok(AnswerTo {
+            id: invitation.id,
+            link_id,
+        }),
+        _ => Err(Box::new(check)),
+    }
 }
 
 /// What became of an answer.
@@ -124,26 +160,15 @@ impl Herald {
         visit: Visit<'_>,
     ) -> Result<(LinkCheck, Option<SiteEvent>)> {
         let check = self.check_link(token)?;
-        let invitation = match &check {
-            LinkCheck::Live(i) | LinkCheck::Decided(i) => i,
-            _ => return Ok((check, None)),
-        };
         let now = self.clock.now();
-        let automated = visit.looks_automated(invitation, now);
-        let already = if automated {
-            invitation.scanned_at.is_some()
-        } else {
-            invitation.opened_at.is_some()
-        };
-        if already {
+        let Some((id, automated)) = first_look(&check, &visit, now) else {
             return Ok((check, None));
-        }
+        };
         let (look, action) = if automated {
             (FirstLook::Scanned, AuditAction::Scanned)
         } else {
             (FirstLook::Opened, AuditAction::Opened)
         };
-        let id = invitation.id;
         let first = self.store.write(|tx| {
             let first = invitations::record_first_look(tx, id, look, now)?;
             if first {
@@ -156,6 +181,13 @@ impl Herald {
         Ok((self.check_link(token)?, event))
     }
 
+    /// Whether [`Herald::visit_link`] would write for this visit (a first look by a person
+    /// or a scanner) given the link's check: when not, the check alone is the visit's answer,
+    /// and the confirmation site needs no write for it.
+    pub fn visit_writes(&self, check: &LinkCheck, visit: &Visit<'_>) -> bool {
+        first_look(check, visit, self.clock.now()).is_some()
+    }
+
     /// Accepts or declines through the link. Exactly one of any number of simultaneous
     /// answers is recorded; the others are refused as already decided.
     pub fn answer_link(
@@ -163,11 +195,39 @@ impl Herald {
         token: &str,
         answer: Answer,
     ) -> Result<(Answered, Option<SiteEvent>)> {
-        let (check, link_id) = self.check_link_row(token)?;
-        let (LinkCheck::Live(invitation), Some(link_id)) = (&check, link_id) else {
-            return Ok((Answered::Refused(check), None));
-        };
-        self.answer(invitation.id, link_id, answer)
+        let checked = self.check_link_row(token)?;
+        match answerable(checked) {
+            Ok(to) => self.answer(to.id, to.link_id, answer),
+            Err(check) => Ok((Answered::Refused(*check), None)),
+        }
+    }
+
+    /// The read half of [`Herald::answer_link`], without the keyring (as
+    /// [`Herald::check_link_cached`]): `None` when the link's key must first be read from the
+    /// keyring; else the live link to answer through, or why it cannot be answered.
+    pub fn answerable_cached(
+        &self,
+        token: &str,
+    ) -> Result<Option<Result<AnswerTo, Box<LinkCheck>>>> {
+        Ok(self.check_link_keyed(token, false)?.map(answerable))
+    }
+
+    /// The write half of [`Herald::answer_link`], for an async caller: records the answer
+    /// unless, by now, the link has ended or another answer came first (both checked again
+    /// inside the write). The write goes to the store's writer thread (see
+    /// `store::writer`), so the calling task's thread never blocks on it.
+    pub async fn answer_to(
+        self: &Arc<Self>,
+        to: AnswerTo,
+        answer: Answer,
+    ) -> Result<(Answered, Option<SiteEvent>)> {
+        let now = self.clock.now();
+        let h = self.clone();
+        let recorded = self
+            .store
+            .write_owned(move |tx| h.record_answer(tx, to.id, to.link_id, answer, now))
+            .await?;
+        self.answered(recorded, to.id, to.link_id, answer, now)
     }
 
     /// Checks a typed address and code. A wrong code counts against the link it was tried
@@ -358,39 +418,64 @@ impl Herald {
         answer: Answer,
     ) -> Result<(Answered, Option<SiteEvent>)> {
         let now = self.clock.now();
+        let recorded = self
+            .store
+            .write(|tx| self.record_answer(tx, id, link_id, answer, now))?;
+        self.answered(recorded, id, link_id, answer, now)
+    }
+
+    /// An answer's write: false (and nothing written) when the link is no longer the live,
+    /// current one or the invitation is no longer pending.
+    fn record_answer(
+        &self,
+        tx: &Tx<'_>,
+        id: i64,
+        link_id: i64,
+        answer: Answer,
+        now: Timestamp,
+    ) -> Result<bool> {
         let (to, action) = match answer {
             Answer::Accept => (Status::Accepted, AuditAction::Accepted),
             Answer::Decline { .. } => (Status::Declined, AuditAction::Declined),
         };
-        let recorded = self.store.write(|tx| {
-            let target = invitations::answer_target(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
-            if target.link_id != Some(link_id) || !target.status.is_pending() {
-                return Ok(false);
-            }
-            // The link was authenticated before this transaction began: make sure that,
-            // now, it has not ended, its time is not up and its key has not been retired.
-            if !links::is_live(tx, link_id, now)? {
-                return Ok(false);
-            }
-            let stamp = Stamp {
-                decided_at: true,
-                ..Stamp::default()
-            };
-            let decide = Transition::new(id, to, Actor::Invitee, action, now).stamp(stamp);
-            match self.step(tx, decide) {
-                Ok(_) => {}
-                // Another answer won the race between the read above and this update.
-                Err(Error::IllegalTransition { .. }) => return Ok(false),
-                Err(e) => return Err(e),
-            }
-            // Whoever answered had the page open: the funnel never shows more answers than
-            // openings, even when the opening itself was taken for a scanner's.
-            invitations::record_first_look(tx, id, FirstLook::Opened, now)?;
-            if let Answer::Decline { never_again: true } = answer {
-                self.opt_out_in(tx, &target.email, OptOutSource::NeverAgain, now)?;
-            }
-            Ok(true)
-        })?;
+        let target = invitations::answer_target(tx, id)?.ok_or(Error::NoSuchInvitation(id))?;
+        if target.link_id != Some(link_id) || !target.status.is_pending() {
+            return Ok(false);
+        }
+        // The link was authenticated before this transaction began: make sure that, now, it
+        // has not ended, its time is not up and its key has not been retired.
+        if !links::is_live(tx, link_id, now)? {
+            return Ok(false);
+        }
+        // Whoever answered had the page open: the funnel never shows more answers than
+        // openings, even when the opening itself was taken for a scanner's.
+        let stamp = Stamp {
+            decided_at: true,
+            opened_at: true,
+            ..Stamp::default()
+        };
+        let decide = Transition::new(id, to, Actor::Invitee, action, now).stamp(stamp);
+        match self.step(tx, decide) {
+            Ok(_) => {}
+            // Another answer won the race between the read above and this update.
+            Err(Error::IllegalTransition { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        if let Answer::Decline { never_again: true } = answer {
+            self.opt_out_in(tx, &target.email, OptOutSource::NeverAgain, now)?;
+        }
+        Ok(true)
+    }
+
+    /// What an answer's write came to, as the invitee is told.
+    fn answered(
+        &self,
+        recorded: bool,
+        id: i64,
+        link_id: i64,
+        answer: Answer,
+        now: Timestamp,
+    ) -> Result<(Answered, Option<SiteEvent>)> {
         if !recorded {
             return Ok((Answered::Refused(self.why_refused(id, link_id, now)?), None));
         }

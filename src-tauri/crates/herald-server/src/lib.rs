@@ -210,6 +210,22 @@ async fn core<T: Send + 'static>(
     }
 }
 
+/// Runs a core call on the thread that received the request: for the link page and the
+/// answer's check, which read the store's WAL snapshot (never waiting on the writer) and check
+/// a MAC, tens of microseconds. Handing those to the blocking pool cost more than the work
+/// itself: two thread wake-ups per request, a third of the link page's CPU in a profile
+/// (docs/BENCHMARKS.md). Anything that may wait (a write, the keyring) still goes through
+/// [`core`]. Errors as [`core`].
+fn inline<T>(herald: &Herald, f: impl FnOnce(&Herald) -> herald_core::Result<T>) -> Option<T> {
+    match f(herald) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!("confirmation site: {e}");
+            None
+        }
+    }
+}
+
 fn unavailable() -> Response {
     Page::refused_request(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -297,20 +313,51 @@ async fn link_page(
         && headers
             .get("sec-fetch-user")
             .is_some_and(|v| v.as_bytes() == b"?1");
-    let visited = for_token(&app, &token, move |h, t| {
-        let visit = Visit {
-            head,
-            user_agent: agent.as_deref(),
-            user_navigation,
-        };
-        h.visit_link(t, visit)
-    })
-    .await;
-    let (g, (check, event)) = match visited {
-        Ok(v) => v,
-        Err(page) => return page,
+    // Most visits only read: a repeat view, or a link that is not (or no longer) valid. Those
+    // are answered here; a first look (a write) or a key not yet read from the keyring goes to
+    // the blocking pool.
+    let visit = Visit {
+        head,
+        user_agent: agent.as_deref(),
+        user_navigation,
     };
-    emit(&app, event);
+    let read_only = if plausible(&token) {
+        let quick = inline(&app.herald, |h| {
+            let Some(check) = h.check_link_cached(&token)? else {
+                return Ok(None);
+            };
+            if h.visit_writes(&check, &visit) {
+                return Ok(None);
+            }
+            Ok(Some((h.general()?, check)))
+        });
+        match quick {
+            Some(quick) => quick,
+            None => return unavailable(),
+        }
+    } else {
+        None
+    };
+    let (g, check) = match read_only {
+        Some(answered) => answered,
+        None => {
+            let visited = for_token(&app, &token, move |h, t| {
+                let visit = Visit {
+                    head,
+                    user_agent: agent.as_deref(),
+                    user_navigation,
+                };
+                h.visit_link(t, visit)
+            })
+            .await;
+            let (g, (check, event)) = match visited {
+                Ok(v) => v,
+                Err(page) => return page,
+            };
+            emit(&app, event);
+            (g, check)
+        }
+    };
     match &check {
         LinkCheck::Live(i) => Page::invitation(&g, i, format!("/i/{token}"), None),
         other => Page::refused(&g, other, ask_action(other, &token)),
@@ -384,11 +431,37 @@ async fn link_answer(
     let Some(answer) = form.as_ref().ok().and_then(|f| f.answer()) else {
         return unreadable(&form);
     };
-    let (g, (answered, event)) =
-        match for_token(&app, &token, move |h, t| h.answer_link(t, answer)).await {
+    // The check reads (here, as the link page's); the answer writes (on the writer thread).
+    let checked = if plausible(&token) {
+        match inline(&app.herald, |h| h.answerable_cached(&token)) {
+            Some(checked) => checked,
+            None => return unavailable(),
+        }
+    } else {
+        None
+    };
+    let (g, (answered, event)) = match checked {
+        // The write goes to the store's writer thread: no blocking-pool thread per answer.
+        Some(Ok(to)) => match app.herald.answer_to(to, answer).await {
+            Ok(answered) => match inline(&app.herald, |h| h.general()) {
+                Some(g) => (g, answered),
+                None => return unavailable(),
+            },
+            Err(e) => {
+                tracing::error!("confirmation site: {e}");
+                return unavailable();
+            }
+        },
+        Some(Err(refused)) => match inline(&app.herald, |h| h.general()) {
+            Some(g) => (g, (Answered::Refused(*refused), None)),
+            None => return unavailable(),
+        },
+        // Not plausible, or the key is still in the keyring: the whole answer on the pool.
+        None => match for_token(&app, &token, move |h, t| h.answer_link(t, answer)).await {
             Ok(v) => v,
             Err(page) => return page,
-        };
+        },
+    };
     emit(&app, event);
     answered_page(&g, answered, answer, Some(&token))
 }

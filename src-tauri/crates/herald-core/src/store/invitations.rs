@@ -153,6 +153,9 @@ pub fn insert(
 pub struct Stamp<'a> {
     pub sent_at: bool,
     pub decided_at: bool,
+    /// Sets `opened_at` if it is not set yet: an answer is also an opening by a person (the
+    /// funnel never shows more answers than openings), noted in the same UPDATE as the answer.
+    pub opened_at: bool,
     pub last_error: Option<&'a str>,
 }
 
@@ -235,7 +238,8 @@ pub fn transition(tx: &Tx<'_>, t: &Transition<'_>) -> Result<Status, TransitionE
         "UPDATE invitations SET status = ?3, updated_at = ?4,
              sent_at    = CASE WHEN ?5 THEN ?4 ELSE sent_at END,
              decided_at = CASE WHEN ?6 THEN ?4 ELSE decided_at END,
-             last_error = CASE WHEN ?7 IS NOT NULL THEN ?7 ELSE last_error END
+             last_error = CASE WHEN ?7 IS NOT NULL THEN ?7 ELSE last_error END,
+             opened_at  = CASE WHEN ?8 THEN coalesce(opened_at, ?4) ELSE opened_at END
          WHERE id = ?1 AND status = ?2",
         params![
             t.id,
@@ -244,7 +248,8 @@ pub fn transition(tx: &Tx<'_>, t: &Transition<'_>) -> Result<Status, TransitionE
             t.at,
             t.stamp.sent_at,
             t.stamp.decided_at,
-            t.stamp.last_error
+            t.stamp.last_error,
+            t.stamp.opened_at
         ],
     )
     .map_err(store)?;

@@ -24,7 +24,7 @@ pub mod settings;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
@@ -45,7 +45,7 @@ pub struct Store {
     /// it reaches SQLite.
     read_only: bool,
     /// The one connection that writes, shared by concurrent writes through group commit.
-    writer: Writer,
+    writer: Arc<Writer>,
     readers: Vec<Mutex<Connection>>,
     next_reader: std::sync::atomic::AtomicUsize,
 }
@@ -94,7 +94,7 @@ impl Store {
         Ok(Store {
             path,
             read_only: false,
-            writer: Writer::new(conn),
+            writer: Arc::new(Writer::new(conn)),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -168,7 +168,7 @@ impl Store {
         Ok(Store {
             path: path.to_owned(),
             read_only: true,
-            writer: Writer::new(conn),
+            writer: Arc::new(Writer::new(conn)),
             readers,
             next_reader: std::sync::atomic::AtomicUsize::new(0),
         })
@@ -199,6 +199,33 @@ impl Store {
                 path: &self.path,
             })
         })
+    }
+
+    /// [`Store::write`] for async callers: the write owns what it needs and runs on the
+    /// writer's thread, in a batch with whatever else has queued up; the future resolves once
+    /// it is committed. Nothing blocks the calling thread.
+    pub fn write_owned<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T>> + Send + 'static {
+        let path = self.path.clone();
+        let answer = if self.read_only {
+            Err(Error::ReadOnly {
+                path: path.parent().unwrap_or(&path).to_owned(),
+            })
+        } else {
+            let inner = path.clone();
+            Ok(self
+                .writer
+                .submit(&self.path, move |conn| f(&Tx { conn, path: &inner })))
+        };
+        async move {
+            match answer?.await {
+                Ok(out) => out,
+                // The writer's thread dropped the job without an answer: it is gone.
+                Err(_) => Err(Error::db(&path, writer::stopped())),
+            }
+        }
     }
 
     /// A free reader connection, or else the next one in turn.
