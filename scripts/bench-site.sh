@@ -137,12 +137,19 @@ PY
 [ "$(wc -l <"$work/tokens.txt")" -eq "$n" ] || die "$P" "expected $n links in the mails"
 say "$P" "$n invitation links taken from the mails"
 
-# One wrk run: NAME SCRIPT FIRST_OCTET [PATHS_FILE [PORT]]. Its own output goes to
-# $work/NAME.out.
+# The CPU time a process has used so far (user and system, all threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# One wrk run: NAME SCRIPT FIRST_OCTET [PATHS_FILE [PORT [SERVER_PID]]]. Its own output goes to
+# $work/NAME.out, and the server's CPU time during the run to $work/NAME.cpu (ticks, and ticks
+# per second): a steadier figure than requests per second, since wrk and the server share the
+# CPUs and the split between them varies from run to run.
 run_wrk() {
+    local server=${6:-$serve_pid} before
     say "$P" "$1: wrk -t$threads -c$connections -d$duration --latency -s $(basename "$2")"
+    before=$(cpu_ticks "$server")
     wrk "-t$threads" "-c$connections" "-d$duration" --latency -s "$2" \
         "http://127.0.0.1:${5:-$port}" -- "${4:-$work/tokens.txt}" "$threads" "$3" >"$work/$1.out"
+    echo "$(($(cpu_ticks "$server") - before)) $(getconf CLK_TCK)" >"$work/$1.cpu"
 }
 # The reference: the same server, every layer included (headers, client address from
 # X-Forwarded-For, body limit, timeout), answering its health check, a constant that touches
@@ -162,12 +169,13 @@ bare_port=$(free_port)
 say "$P" "starting the bare axum handler (benches/bare-axum) on 127.0.0.1:$bare_port"
 "$bare" "$work/bare.sqlite3" "$bare_port" "$n" "$work/bare-tokens.txt" >"$work/bare.log" 2>&1 &
 pids+=($!)
+bare_pid=$!
 until (exec 3<>"/dev/tcp/127.0.0.1/$bare_port") 2>/dev/null; do
-    kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/bare.log" >&2; die "$P" "bare-axum stopped"; }
+    kill -0 "$bare_pid" 2>/dev/null || { cat "$work/bare.log" >&2; die "$P" "bare-axum stopped"; }
     sleep 0.05
 done
-run_wrk bare-get "$scripts/bench-site-get.lua" 40 "$work/bare-tokens.txt" "$bare_port"
-run_wrk bare-accept "$scripts/bench-site-accept.lua" 50 "$work/bare-tokens.txt" "$bare_port"
+run_wrk bare-get "$scripts/bench-site-get.lua" 40 "$work/bare-tokens.txt" "$bare_port" "$bare_pid"
+run_wrk bare-accept "$scripts/bench-site-accept.lua" 50 "$work/bare-tokens.txt" "$bare_port" "$bare_pid"
 
 # The report: the figures from each run's RESULT line (wrk's own histogram, in µs), the aims,
 # the answers the accept runs got, and what the data folder says.
@@ -204,6 +212,10 @@ def show(title, name, span_us=None):
         print(f"               (the threads stopped when their invitations were used up: {measured:.2f} s"
               f" from the start to the last response; wrk's own Requests/sec below divides by"
               f" all {secs:.2f} s)")
+    ticks, hz = (int(x) for x in open(os.path.join(work, name + ".cpu")).read().split())
+    # wrk's count leaves out the requests still in flight when it stopped; their CPU is in.
+    print(f"  server CPU:  {ticks / hz * 1e6 / int(r['requests']):10.0f} µs per request"
+          f" ({ticks / hz:.2f} s of CPU in the run)")
     return rps, int(r["p99_us"]) / 1000
 
 def answers(name):

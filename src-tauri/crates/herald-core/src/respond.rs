@@ -82,6 +82,29 @@ fn first_look(check: &LinkCheck, visit: &Visit<'_>, now: Timestamp) -> Option<(i
     (!already).then_some((invitation.id, automated))
 }
 
+/// The write that notes a first look (once: false if another request noted it first), with
+/// its audit row. Owns what it needs, for either way into the store's writer.
+fn note_first_look(
+    id: i64,
+    automated: bool,
+    visit: &Visit<'_>,
+    now: Timestamp,
+) -> impl FnOnce(&Tx<'_>) -> Result<bool> + Send + 'static {
+    let (look, action) = if automated {
+        (FirstLook::Scanned, AuditAction::Scanned)
+    } else {
+        (FirstLook::Opened, AuditAction::Opened)
+    };
+    let detail = visit.user_agent.map(|a| one_line(a, 200));
+    move |tx| {
+        let first = invitations::record_first_look(tx, id, look, now)?;
+        if first {
+            audit::note(tx, Some(id), Actor::Invitee, action, detail.as_deref(), now)?;
+        }
+        Ok(first)
+    }
+}
+
 /// The invitee's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -164,21 +187,32 @@ impl Herald {
         let Some((id, automated)) = first_look(&check, &visit, now) else {
             return Ok((check, None));
         };
-        let (look, action) = if automated {
-            (FirstLook::Scanned, AuditAction::Scanned)
-        } else {
-            (FirstLook::Opened, AuditAction::Opened)
-        };
-        let first = self.store.write(|tx| {
-            let first = invitations::record_first_look(tx, id, look, now)?;
-            if first {
-                let detail = visit.user_agent.map(|a| one_line(a, 200));
-                audit::note(tx, Some(id), Actor::Invitee, action, detail.as_deref(), now)?;
-            }
-            Ok(first)
-        })?;
+        let first = self
+            .store
+            .write(note_first_look(id, automated, &visit, now))?;
         let event = first.then_some(SiteEvent::Opened { id, automated });
         Ok((self.check_link(token)?, event))
+    }
+
+    /// [`Herald::visit_link`] for an async caller that has checked the link already with
+    /// [`Herald::check_link_cached`]: a first look is noted through the store's writer
+    /// thread, so the calling task's thread never blocks on it.
+    pub async fn note_visit(
+        self: &Arc<Self>,
+        token: &str,
+        check: LinkCheck,
+        visit: Visit<'_>,
+    ) -> Result<(LinkCheck, Option<SiteEvent>)> {
+        let now = self.clock.now();
+        let Some((id, automated)) = first_look(&check, &visit, now) else {
+            return Ok((check, None));
+        };
+        let note = note_first_look(id, automated, &visit, now);
+        let first = self.store.write_owned(note).await?;
+        let event = first.then_some(SiteEvent::Opened { id, automated });
+        // As the link now reads; its key is in the cache, since the caller's check found it.
+        let now_reads = self.check_link_cached(token)?.unwrap_or(check);
+        Ok((now_reads, event))
     }
 
     /// Whether [`Herald::visit_link`] would write for this visit (a first look by a person

@@ -313,33 +313,44 @@ async fn link_page(
         && headers
             .get("sec-fetch-user")
             .is_some_and(|v| v.as_bytes() == b"?1");
-    // Most visits only read: a repeat view, or a link that is not (or no longer) valid. Those
-    // are answered here; a first look (a write) or a key not yet read from the keyring goes to
-    // the blocking pool.
+    // The check only reads, so it runs here; a first look's write goes to the store's writer
+    // thread; only a key not yet read from the keyring sends the visit to the blocking pool.
     let visit = Visit {
         head,
         user_agent: agent.as_deref(),
         user_navigation,
     };
-    let read_only = if plausible(&token) {
-        let quick = inline(&app.herald, |h| {
-            let Some(check) = h.check_link_cached(&token)? else {
-                return Ok(None);
-            };
-            if h.visit_writes(&check, &visit) {
-                return Ok(None);
-            }
-            Ok(Some((h.general()?, check)))
-        });
-        match quick {
-            Some(quick) => quick,
+    let checked = if plausible(&token) {
+        match inline(&app.herald, |h| h.check_link_cached(&token)) {
+            Some(checked) => checked,
             None => return unavailable(),
         }
     } else {
         None
     };
-    let (g, check) = match read_only {
-        Some(answered) => answered,
+    let (g, check) = match checked {
+        Some(check) => {
+            let Some(g) = inline(&app.herald, |h| h.general()) else {
+                return unavailable();
+            };
+            if !app.herald.visit_writes(&check, &visit) {
+                (g, check)
+            } else {
+                // A first look: noted through the store's writer thread.
+                match app.herald.note_visit(&token, check, visit).await {
+                    Ok((check, event)) => {
+                        emit(&app, event);
+                        (g, check)
+                    }
+                    Err(e) => {
+                        tracing::error!("confirmation site: {e}");
+                        return unavailable();
+                    }
+                }
+            }
+        }
+        // Not plausible (the pool answers "not valid" without looking), or the link's key is
+        // still to be read from the keyring, which may block.
         None => {
             let visited = for_token(&app, &token, move |h, t| {
                 let visit = Visit {
