@@ -256,27 +256,28 @@ async fn drain(
     let mut claimed = 0;
     let mut sending = JoinSet::new();
     let mut problem = None;
+    // The first claims; after them, each trip to the pool records the mails that finished and
+    // claims as many new ones (a separate trip each made the free sessions wait for both).
+    let h = herald.clone();
+    let mut claims = blocking(move || Ok(h.claim_due(IN_FLIGHT))).await?;
     loop {
-        // Top up, in one transaction: each claim is committed as `sending` before its mail
-        // leaves.
-        let room = IN_FLIGHT - sending.len();
-        if problem.is_none() && room > 0 {
-            let h = herald.clone();
-            match blocking(move || h.claim_due(room)).await {
-                Ok(claims) => {
-                    claimed += claims.len();
-                    if claimed > progress.total {
-                        // Invitations queued while the batch runs join it.
-                        let h = herald.clone();
-                        let due = blocking(move || h.due_count()).await.unwrap_or(0);
-                        progress.total = claimed + due;
-                    }
-                    for claim in claims {
-                        sending.spawn(send(mailer.clone(), general.clone(), claim));
-                    }
+        // Each claim is committed as `sending` before its mail leaves.
+        match claims {
+            Ok(new) => {
+                claimed += new.len();
+                if claimed > progress.total {
+                    // Invitations queued while the batch runs join it.
+                    let h = herald.clone();
+                    let due = blocking(move || h.due_count()).await.unwrap_or(0);
+                    progress.total = claimed + due;
                 }
-                // Mail already on its way is still recorded before the problem is reported.
-                Err(p) => problem = Some(p),
+                for claim in new {
+                    sending.spawn(send(mailer.clone(), general.clone(), claim));
+                }
+            }
+            // Mail already on its way is still recorded before the problem is reported.
+            Err(e) => {
+                problem.get_or_insert(Stall::from(e));
             }
         }
         let Some(first) = sending.join_next().await else {
@@ -291,15 +292,26 @@ async fn drain(
             .into_iter()
             .collect::<Result<Vec<_>, _>>()
             .map_err(Stall::internal)?;
+        let room = if problem.is_none() {
+            IN_FLIGHT - sending.len()
+        } else {
+            0
+        };
         let h = herald.clone();
-        let (done, statuses) = match blocking(move || {
-            let r = h.record_deliveries(&done);
-            Ok((done, r))
+        let (done, recorded, next) = blocking(move || {
+            let recorded = h.record_deliveries(&done);
+            // Nothing new is claimed after a failed record: the store is in trouble.
+            let next = match &recorded {
+                Ok(_) if room > 0 => h.claim_due(room),
+                _ => Ok(Vec::new()),
+            };
+            Ok((done, recorded, next))
         })
-        .await?
-        {
-            (done, Ok(statuses)) => (done, statuses),
-            (_, Err(e)) => {
+        .await?;
+        claims = next;
+        let statuses = match recorded {
+            Ok(statuses) => statuses,
+            Err(e) => {
                 // They stay in `sending` and are mailed again after a restart.
                 problem.get_or_insert(e.into());
                 continue;
