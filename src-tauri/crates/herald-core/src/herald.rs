@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::secrets::{Keyring, OsKeyring, SecretStore};
 use crate::settings::{General, Smtp, TlsMode};
 use crate::store::settings::{self as settings_table, Section};
-use crate::store::{meta, Store};
+use crate::store::{meta, Store, Tx};
 use crate::token::HmacKey;
 use crate::validate::{self, Email, ValidationError, MAX_NAME_LEN, MAX_TEAM_LEN};
 
@@ -201,10 +201,13 @@ impl Herald {
     }
 
     pub fn general(&self) -> Result<General> {
-        let json = self
-            .store
-            .read(|tx| settings_table::get(tx, Section::General))?
-            .ok_or_else(|| Error::NotInitialised {
+        self.store.read(|tx| self.general_in(tx))
+    }
+
+    /// The general settings as a transaction sees them.
+    pub(crate) fn general_in(&self, tx: &Tx<'_>) -> Result<General> {
+        let json =
+            settings_table::get(tx, Section::General)?.ok_or_else(|| Error::NotInitialised {
                 dir: self.data_dir.clone(),
             })?;
         serde_json::from_str(&json).map_err(|e| self.corrupt_setting(Section::General, e))

@@ -9,8 +9,9 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 use crate::herald::Herald;
 use crate::model::{Invitation, Status};
+use crate::settings::General;
 use crate::store::links::LinkRow;
-use crate::store::{self, invitations, keys};
+use crate::store::{self, invitations, keys, Tx};
 use crate::token::{self, Claims, Code, HmacKey, Purpose, Token};
 
 /// Why a link ended: what the store records beside the time it ended.
@@ -69,6 +70,9 @@ pub enum LinkCheck {
     /// Not a link Herald made, or one whose key was retired: nothing more is said.
     Invalid,
 }
+
+/// A link's check and, for an authentic token, the id of its link row.
+pub(crate) type Checked = (LinkCheck, Option<i64>);
 
 /// What the mailer needs to write an invitation. Redacted in `Debug`; never stored.
 #[derive(Debug, Clone)]
@@ -132,39 +136,58 @@ impl Herald {
     /// [`Herald::check_link`], with the id of the link row an authentic token names, so an
     /// answer can make sure, inside its own transaction, that the link is still the current one.
     pub(crate) fn check_link_row(&self, token_text: &str) -> Result<(LinkCheck, Option<i64>)> {
-        let checked = self.check_link_keyed(token_text, true)?;
+        let ((), checked) = self.check_link_keyed(token_text, true, |_| Ok(()))?;
         // With the keyring allowed, a check always comes to an answer.
         Ok(checked.unwrap_or((LinkCheck::Invalid, None)))
     }
 
-    /// [`Herald::check_link`] without the keyring: `None` when the link's key has not been
-    /// read from the keyring yet (a call that can block on D-Bus or a password prompt), so
-    /// the caller asks [`Herald::check_link`] from a thread that may block. Everything else is
-    /// a read of the store's snapshot and a MAC: the confirmation site answers that from the
-    /// thread that received the request.
-    pub fn check_link_cached(&self, token_text: &str) -> Result<Option<LinkCheck>> {
-        Ok(self
-            .check_link_keyed(token_text, false)?
-            .map(|(check, _)| check))
+    /// [`Herald::check_link`] without the keyring, and with the settings every page shows,
+    /// read in the same snapshot. The link is `None` when its key has not been read from the
+    /// keyring yet (a call that can block on D-Bus or a password prompt), so the caller asks
+    /// [`Herald::check_link`] from a thread that may block. Everything else is one read of the
+    /// store's snapshot and a MAC: the confirmation site answers that from the thread that
+    /// received the request.
+    pub fn check_link_cached(&self, token_text: &str) -> Result<(General, Option<LinkCheck>)> {
+        let (general, checked) =
+            self.check_link_keyed(token_text, false, |tx| self.general_in(tx))?;
+        Ok((general, checked.map(|(check, _)| check)))
     }
 
-    pub(crate) fn check_link_keyed(
+    /// Checks a link; `extra` reads what else the caller needs from the same snapshot. The
+    /// check is `None` when the key is not in the cache and `keyring` is false.
+    pub(crate) fn check_link_keyed<X>(
         &self,
         token_text: &str,
         keyring: bool,
-    ) -> Result<Option<(LinkCheck, Option<i64>)>> {
-        let Ok(parsed) = token::parse(token_text) else {
-            return Ok(Some((LinkCheck::Invalid, None)));
-        };
-        let now = self.clock.now();
-        let found = self.store.read(|tx| {
+        extra: impl FnOnce(&Tx<'_>) -> Result<X>,
+    ) -> Result<(X, Option<Checked>)> {
+        let parsed = token::parse(token_text).ok();
+        let (x, found) = self.store.read(|tx| {
+            let x = extra(tx)?;
+            let Some(parsed) = &parsed else {
+                return Ok((x, None));
+            };
             let Some(link) = store::links::by_nonce(tx, &parsed.nonce)? else {
-                return Ok(None);
+                return Ok((x, None));
             };
             let key_row = keys::key_ref(tx, link.key_version)?;
             let invitation = invitations::get(tx, link.invitation_id)?;
-            Ok(Some((link, key_row, invitation)))
+            Ok((x, Some((link, key_row, invitation))))
         })?;
+        let Some(parsed) = parsed else {
+            return Ok((x, Some((LinkCheck::Invalid, None))));
+        };
+        Ok((x, self.judge_link(&parsed, found, keyring)?))
+    }
+
+    /// What a parsed token is worth, given the rows its nonce found.
+    fn judge_link(
+        &self,
+        parsed: &token::Parsed,
+        found: Option<(LinkRow, Option<keys::KeyRef>, Option<Invitation>)>,
+        keyring: bool,
+    ) -> Result<Option<Checked>> {
+        let now = self.clock.now();
         let Some((link, Some(key_row), Some(invitation))) = found else {
             let decoy = Claims {
                 key_version: parsed.key_version,
@@ -173,7 +196,7 @@ impl Herald {
                 expires_at: 0,
                 nonce: &parsed.nonce,
             };
-            let _ = token::verify(decoy_key(), Purpose::Invitation, &decoy, &parsed);
+            let _ = token::verify(decoy_key(), Purpose::Invitation, &decoy, parsed);
             return Ok(Some((LinkCheck::Invalid, None)));
         };
         // A retired key was deleted: such a link cannot be authenticated any more.
@@ -193,7 +216,7 @@ impl Herald {
                 }
             },
         };
-        if !token::verify(&key, Purpose::Invitation, &claims(&link), &parsed) {
+        if !token::verify(&key, Purpose::Invitation, &claims(&link), parsed) {
             return Ok(Some((LinkCheck::Invalid, None)));
         }
         // The address is part of what the link vouches for: if the invitation's address has

@@ -11,6 +11,7 @@ use crate::herald::Herald;
 use crate::links::{claims, decoy_key, EndReason, LinkCheck, Superseded};
 use crate::model::{Actor, AuditAction, Invitation, Status};
 use crate::policy::OptOutSource;
+use crate::settings::General;
 use crate::store::invitations::{FirstLook, Stamp, Transition};
 use crate::store::{audit, invitations, keys, links, Tx};
 use crate::token::{self, Claims, Purpose};
@@ -123,7 +124,10 @@ pub struct AnswerTo {
     link_id: i64,
 }
 
-fn answerable((check, link_id): (LinkCheck, Option<i64>)) -> Result<AnswerTo, Box<LinkCheck>> {
+/// The live link to answer through, or why a link cannot be answered.
+pub type Answerable = Result<AnswerTo, Box<LinkCheck>>;
+
+fn answerable((check, link_id): (LinkCheck, Option<i64>)) -> Answerable {
     match (&check, link_id) {
         (LinkCheck::Live(invitation), Some(link_id)) => Ok(AnswerTo {
             id: invitation.id,
@@ -211,7 +215,7 @@ impl Herald {
         let first = self.store.write_owned(note).await?;
         let event = first.then_some(SiteEvent::Opened { id, automated });
         // As the link now reads; its key is in the cache, since the caller's check found it.
-        let now_reads = self.check_link_cached(token)?.unwrap_or(check);
+        let now_reads = self.check_link_cached(token)?.1.unwrap_or(check);
         Ok((now_reads, event))
     }
 
@@ -236,14 +240,12 @@ impl Herald {
         }
     }
 
-    /// The read half of [`Herald::answer_link`], without the keyring (as
-    /// [`Herald::check_link_cached`]): `None` when the link's key must first be read from the
-    /// keyring; else the live link to answer through, or why it cannot be answered.
-    pub fn answerable_cached(
-        &self,
-        token: &str,
-    ) -> Result<Option<Result<AnswerTo, Box<LinkCheck>>>> {
-        Ok(self.check_link_keyed(token, false)?.map(answerable))
+    /// The read half of [`Herald::answer_link`], without the keyring and with the settings
+    /// (as [`Herald::check_link_cached`]): `None` when the link's key must first be read from
+    /// the keyring; else the live link to answer through, or why it cannot be answered.
+    pub fn answerable_cached(&self, token: &str) -> Result<(General, Option<Answerable>)> {
+        let (general, checked) = self.check_link_keyed(token, false, |tx| self.general_in(tx))?;
+        Ok((general, checked.map(answerable)))
     }
 
     /// The write half of [`Herald::answer_link`], for an async caller: records the answer

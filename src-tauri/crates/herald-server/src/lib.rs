@@ -322,17 +322,15 @@ async fn link_page(
     };
     let checked = if plausible(&token) {
         match inline(&app.herald, |h| h.check_link_cached(&token)) {
-            Some(checked) => checked,
+            Some((g, Some(check))) => Some((g, check)),
+            Some((_, None)) => None,
             None => return unavailable(),
         }
     } else {
         None
     };
     let (g, check) = match checked {
-        Some(check) => {
-            let Some(g) = inline(&app.herald, |h| h.general()) else {
-                return unavailable();
-            };
+        Some((g, check)) => {
             if !app.herald.visit_writes(&check, &visit) {
                 (g, check)
             } else {
@@ -445,7 +443,8 @@ async fn link_answer(
     // The check reads (here, as the link page's); the answer writes (on the writer thread).
     let checked = if plausible(&token) {
         match inline(&app.herald, |h| h.answerable_cached(&token)) {
-            Some(checked) => checked,
+            Some((g, Some(checked))) => Some((g, checked)),
+            Some((_, None)) => None,
             None => return unavailable(),
         }
     } else {
@@ -453,20 +452,15 @@ async fn link_answer(
     };
     let (g, (answered, event)) = match checked {
         // The write goes to the store's writer thread: no blocking-pool thread per answer.
-        Some(Ok(to)) => match app.herald.answer_to(to, answer).await {
-            Ok(answered) => match inline(&app.herald, |h| h.general()) {
-                Some(g) => (g, answered),
-                None => return unavailable(),
-            },
+        // The page shows the settings read with the check.
+        Some((g, Ok(to))) => match app.herald.answer_to(to, answer).await {
+            Ok(answered) => (g, answered),
             Err(e) => {
                 tracing::error!("confirmation site: {e}");
                 return unavailable();
             }
         },
-        Some(Err(refused)) => match inline(&app.herald, |h| h.general()) {
-            Some(g) => (g, (Answered::Refused(*refused), None)),
-            None => return unavailable(),
-        },
+        Some((g, Err(refused))) => (g, (Answered::Refused(*refused), None)),
         // Not plausible, or the key is still in the keyring: the whole answer on the pool.
         None => match for_token(&app, &token, move |h, t| h.answer_link(t, answer)).await {
             Ok(v) => v,
