@@ -226,6 +226,24 @@ fn inline<T>(herald: &Herald, f: impl FnOnce(&Herald) -> herald_core::Result<T>)
     }
 }
 
+/// A token route's check, on the thread that received the request (see [`inline`]), with the
+/// settings the page shows. `Ok(None)` when the blocking pool must do it instead (a token too
+/// long to be one, or a key still in the keyring); `Err` is the "try later" page.
+fn check_here<T>(
+    app: &App,
+    token: &str,
+    check: impl FnOnce(&Herald, &str) -> herald_core::Result<(General, Option<T>)>,
+) -> Result<Option<(General, T)>, Response> {
+    if !plausible(token) {
+        return Ok(None);
+    }
+    match inline(&app.herald, |h| check(h, token)) {
+        Some((g, Some(checked))) => Ok(Some((g, checked))),
+        Some((_, None)) => Ok(None),
+        None => Err(unavailable()),
+    }
+}
+
 fn unavailable() -> Response {
     Page::refused_request(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -320,14 +338,9 @@ async fn link_page(
         user_agent: agent.as_deref(),
         user_navigation,
     };
-    let checked = if plausible(&token) {
-        match inline(&app.herald, |h| h.check_link_cached(&token)) {
-            Some((g, Some(check))) => Some((g, check)),
-            Some((_, None)) => None,
-            None => return unavailable(),
-        }
-    } else {
-        None
+    let checked = match check_here(&app, &token, Herald::check_link_cached) {
+        Ok(checked) => checked,
+        Err(page) => return page,
     };
     let (g, check) = match checked {
         Some((g, check)) => {
@@ -441,14 +454,9 @@ async fn link_answer(
         return unreadable(&form);
     };
     // The check reads (here, as the link page's); the answer writes (on the writer thread).
-    let checked = if plausible(&token) {
-        match inline(&app.herald, |h| h.answerable_cached(&token)) {
-            Some((g, Some(checked))) => Some((g, checked)),
-            Some((_, None)) => None,
-            None => return unavailable(),
-        }
-    } else {
-        None
+    let checked = match check_here(&app, &token, Herald::answerable_cached) {
+        Ok(checked) => checked,
+        Err(page) => return page,
     };
     let (g, (answered, event)) = match checked {
         // The write goes to the store's writer thread: no blocking-pool thread per answer.
