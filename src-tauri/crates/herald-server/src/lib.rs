@@ -226,21 +226,29 @@ fn inline<T>(herald: &Herald, f: impl FnOnce(&Herald) -> herald_core::Result<T>)
     }
 }
 
-/// A token route's check, on the thread that received the request (see [`inline`]), with the
-/// settings the page shows. `Ok(None)` when the blocking pool must do it instead (a token too
-/// long to be one, or a key still in the keyring); `Err` is the "try later" page.
+/// What a token route's check on the runtime thread came to.
+enum Checked<T> {
+    /// Checked, with the settings the page shows.
+    Here(General, T),
+    /// For the blocking pool: a token too long to be one, or a key still in the keyring.
+    OnPool,
+    /// Herald itself failed: the "try later" page.
+    Failed,
+}
+
+/// A token route's check, on the thread that received the request (see [`inline`]).
 fn check_here<T>(
     app: &App,
     token: &str,
     check: impl FnOnce(&Herald, &str) -> herald_core::Result<(General, Option<T>)>,
-) -> Result<Option<(General, T)>, Response> {
+) -> Checked<T> {
     if !plausible(token) {
-        return Ok(None);
+        return Checked::OnPool;
     }
     match inline(&app.herald, |h| check(h, token)) {
-        Some((g, Some(checked))) => Ok(Some((g, checked))),
-        Some((_, None)) => Ok(None),
-        None => Err(unavailable()),
+        Some((g, Some(checked))) => Checked::Here(g, checked),
+        Some((_, None)) => Checked::OnPool,
+        None => Checked::Failed,
     }
 }
 
@@ -339,8 +347,9 @@ async fn link_page(
         user_navigation,
     };
     let checked = match check_here(&app, &token, Herald::check_link_cached) {
-        Ok(checked) => checked,
-        Err(page) => return page,
+        Checked::Here(g, checked) => Some((g, checked)),
+        Checked::OnPool => None,
+        Checked::Failed => return unavailable(),
     };
     let (g, check) = match checked {
         Some((g, check)) => {
@@ -455,8 +464,9 @@ async fn link_answer(
     };
     // The check reads (here, as the link page's); the answer writes (on the writer thread).
     let checked = match check_here(&app, &token, Herald::answerable_cached) {
-        Ok(checked) => checked,
-        Err(page) => return page,
+        Checked::Here(g, checked) => Some((g, checked)),
+        Checked::OnPool => None,
+        Checked::Failed => return unavailable(),
     };
     let (g, (answered, event)) = match checked {
         // The write goes to the store's writer thread: no blocking-pool thread per answer.
