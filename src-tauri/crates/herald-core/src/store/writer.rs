@@ -92,10 +92,28 @@ impl<T: Send, F: FnOnce(&Connection) -> Result<T> + Send> Submitted for Job<T, F
 
 /// The error of a submitted write whose outcome never came (the writer's thread is gone).
 pub(super) fn stopped() -> rusqlite::Error {
+    aborted("the database writer stopped before this write was done")
+}
+
+/// The error every caller of a batch gets when one of its writes panicked.
+fn panicked() -> rusqlite::Error {
+    aborted("another write in the same transaction panicked")
+}
+
+fn aborted(why: &str) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(
         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-        Some("the database writer stopped before this write was done".into()),
+        Some(why.into()),
     )
+}
+
+/// Ends one write's savepoint: kept if it succeeded, undone if not.
+fn end_savepoint(conn: &Connection, ok: bool) -> rusqlite::Result<()> {
+    if ok {
+        conn.execute_batch("RELEASE job")
+    } else {
+        conn.execute_batch("ROLLBACK TO job; RELEASE job")
+    }
 }
 
 struct State {
@@ -210,19 +228,11 @@ impl Writer {
                 ran.push(job);
                 let Ok(ok) = ok else {
                     // A bug in a write: nothing of its batch is kept, and this thread goes on.
-                    let e = rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                        Some("another write in the same transaction panicked".into()),
-                    );
+                    let e = panicked();
                     self.fail(&mut state, &e);
                     break 'batch Some(Failure::of(&e));
                 };
-                let released = if ok {
-                    state.conn.execute_batch("RELEASE job")
-                } else {
-                    state.conn.execute_batch("ROLLBACK TO job; RELEASE job")
-                };
-                if let Err(e) = released {
+                if let Err(e) = end_savepoint(&state.conn, ok) {
                     self.fail(&mut state, &e);
                     break 'batch Some(Failure::of(&e));
                 }
@@ -272,20 +282,14 @@ impl Writer {
         }
         let out = match panic::catch_unwind(AssertUnwindSafe(|| job(&state.conn))) {
             Ok(out) => out,
-            Err(panicked) => {
-                let e = rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                    Some("another write in the same transaction panicked".into()),
-                );
+            Err(payload) => {
+                let e = panicked();
                 self.fail(&mut state, &e);
                 drop(state);
-                panic::resume_unwind(panicked);
+                panic::resume_unwind(payload);
             }
         };
-        let kept = match &out {
-            Ok(_) => state.conn.execute_batch("RELEASE job"),
-            Err(_) => state.conn.execute_batch("ROLLBACK TO job; RELEASE job"),
-        };
+        let kept = end_savepoint(&state.conn, out.is_ok());
         if let Err(e) = kept {
             // SQLite may have rolled back the whole transaction (a full disk, an I/O error):
             // the changes of the callers before this one are gone too.
